@@ -1,0 +1,35 @@
+# tdm-video: `make demo` runs the main job on the embedded default; `make test` runs the tests.
+# Both install what is missing (Debian packages) and build in release mode.
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev libavcodec-dev libavformat-dev libswscale-dev libavutil-dev pkg-config ffmpeg
+BIN := .build/release/tdm-video
+
+.PHONY: deps build test demo quality bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null \
+	    || { echo "error: could not install:$$missing" >&2; exit 1; }; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build -c release --product tdm-video
+	$(SWIFT) test -c release
+
+demo: build
+	$(BIN) demo --out out/demo
+
+bench: build
+	$(BIN) bench --preset small
+
+clean:
+	rm -rf .build out

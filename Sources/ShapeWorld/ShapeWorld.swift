@@ -1,0 +1,1 @@
+// ShapeWorld module: see docs/ and ../shared/docs/design.md for what it holds.

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The `tdm-video` command line: a thin layer over the libraries. One file per verb.
+@main
+struct TDMVideoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tdm-video",
+        abstract: "Distil, render and score few-step text-to-video models (CogVideoX architecture, TDM) on a CPU.",
+        discussion: """
+        Exit codes: 0 success; 1 an error (bad input, I/O, failed check); 2 bad command-line usage;
+        3 a quality regression found by `score --baseline`.
+        """,
+        subcommands: [])
+}

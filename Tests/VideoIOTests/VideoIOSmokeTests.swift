@@ -1,0 +1,6 @@
+import Testing
+@testable import VideoIO
+
+@Suite("VideoIO smoke") struct VideoIOSmokeTests {
+    @Test func moduleLinks() { #expect(Bool(true)) }
+}
