@@ -1,0 +1,58 @@
+import Foundation
+
+/// Pointwise activations as forward/backward pairs. The backward passes take the forward input.
+public enum Activation {
+    /// √(2/π), the constant of the tanh approximation.
+    public static let geluC: Float = 0.7978845608028654
+
+    /// GELU with the tanh approximation (`F.gelu(approximate="tanh")`).
+    @inlinable public static func gelu(_ x: Float) -> Float {
+        0.5 * x * (1 + tanhf(geluC * (x + 0.044715 * x * x * x)))
+    }
+
+    @inlinable public static func geluGrad(_ x: Float) -> Float {
+        let u = geluC * (x + 0.044715 * x * x * x)
+        let t = tanhf(u)
+        let du = geluC * (1 + 3 * 0.044715 * x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+    }
+
+    @inlinable public static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+
+    @inlinable public static func siluGrad(_ x: Float) -> Float {
+        let s = 1 / (1 + expf(-x))
+        return s * (1 + x * (1 - s))
+    }
+
+    /// y = gelu(x) over n values (parallel over chunks).
+    public static func geluForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        let yp = SendablePointer(y), xp = SendablePointer(x)
+        parallelChunks(n, minChunk: 4096) { _, lo, hi in
+            for i in lo..<hi { yp[i] = gelu(xp[i]) }
+        }
+    }
+
+    /// dx = dy·gelu'(x) (or += with accumulate).
+    public static func geluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
+                                    _ x: UnsafePointer<Float>, _ n: Int, accumulate: Bool = false) {
+        let dxp = SendablePointer(dx), dyp = SendablePointer(dy), xp = SendablePointer(x)
+        parallelChunks(n, minChunk: 4096) { _, lo, hi in
+            for i in lo..<hi {
+                let v = dyp[i] * geluGrad(xp[i])
+                dxp[i] = accumulate ? dxp[i] + v : v
+            }
+        }
+    }
+
+    public static func siluForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n { y[i] = silu(x[i]) }
+    }
+
+    public static func siluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
+                                    _ x: UnsafePointer<Float>, _ n: Int, accumulate: Bool = false) {
+        for i in 0..<n {
+            let v = dy[i] * siluGrad(x[i])
+            dx[i] = accumulate ? dx[i] + v : v
+        }
+    }
+}
