@@ -50,3 +50,20 @@ import Foundation
         #expect(throws: (any Error).self) { try RNG(state: [0, 0, 0, 0]) }
     }
 }
+
+@Suite("Fast math") struct FastMathTests {
+    @Test func expAndTanhAreAccurate() {
+        var worstExp = 0.0, worstTanh = 0.0
+        var x: Float = -80
+        while x < 80 {
+            let ref = Foundation.exp(Double(x))
+            worstExp = max(worstExp, abs(Double(FastMath.exp(x)) - ref) / ref)
+            worstTanh = max(worstTanh, abs(Double(FastMath.tanh(x)) - Foundation.tanh(Double(x))))
+            x += 0.0137
+        }
+        #expect(worstExp < 5e-7)
+        #expect(worstTanh < 5e-7)
+        #expect(FastMath.exp(-1000) < 1e-37 && FastMath.exp(-1000) >= 0)
+        #expect(FastMath.tanh(50) == 1 && FastMath.tanh(-50) == -1)
+    }
+}

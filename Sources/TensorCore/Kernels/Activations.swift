@@ -7,20 +7,20 @@ public enum Activation {
 
     /// GELU with the tanh approximation (`F.gelu(approximate="tanh")`).
     @inlinable public static func gelu(_ x: Float) -> Float {
-        0.5 * x * (1 + tanhf(geluC * (x + 0.044715 * x * x * x)))
+        0.5 * x * (1 + FastMath.tanh(geluC * (x + 0.044715 * x * x * x)))
     }
 
     @inlinable public static func geluGrad(_ x: Float) -> Float {
         let u = geluC * (x + 0.044715 * x * x * x)
-        let t = tanhf(u)
+        let t = FastMath.tanh(u)
         let du = geluC * (1 + 3 * 0.044715 * x * x)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
     }
 
-    @inlinable public static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+    @inlinable public static func silu(_ x: Float) -> Float { x * FastMath.sigmoid(x) }
 
     @inlinable public static func siluGrad(_ x: Float) -> Float {
-        let s = 1 / (1 + expf(-x))
+        let s = FastMath.sigmoid(x)
         return s * (1 + x * (1 - s))
     }
 
