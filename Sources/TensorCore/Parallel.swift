@@ -17,6 +17,12 @@ public enum Compute {
     }()
 }
 
+extension Compute {
+    /// The OpenBLAS kernel set in use (e.g. "Haswell", "SkylakeX", "Cooperlake"); chosen when the
+    /// library loads, from the CPU or from OPENBLAS_CORETYPE.
+    public static var blasCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+}
+
 /// A raw pointer that may cross into Dispatch workers. Each worker must touch a disjoint range.
 public struct SendablePointer<T>: @unchecked Sendable {
     public let p: UnsafeMutablePointer<T>

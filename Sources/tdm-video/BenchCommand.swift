@@ -88,7 +88,7 @@ struct BenchCommand: ParsableCommand {
         let flopsTrain = 3 * model.forwardFLOPs(dm8), flopsFwd = model.forwardFLOPs(dm1)
         let result: [String: Any] = [
             "preset": preset, "batch": trainBatch, "tokens": dm8.s, "params": model.parameterCount,
-            "threads": Compute.threads,
+            "threads": Compute.threads, "blas_core": Compute.blasCore,
             "train_step_ms": trainMs, "forward_ms": fwdMs,
             "gflops_train": flopsTrain / (trainMs * 1e6), "gflops_forward": flopsFwd / (fwdMs * 1e6),
         ]
@@ -96,7 +96,7 @@ struct BenchCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("preset \(preset): \(model.parameterCount) parameters, \(dm8.s) tokens (\(dm8.l) text + \(dm8.n) video), \(Compute.threads) threads")
+            print("preset \(preset): \(model.parameterCount) parameters, \(dm8.s) tokens (\(dm8.l) text + \(dm8.n) video), \(Compute.threads) threads, OpenBLAS \(Compute.blasCore) kernels")
             print(String(format: "train step (batch %d, AdamW): %8.2f ms  %6.1f GFLOP/s", trainBatch, trainMs, flopsTrain / (trainMs * 1e6)))
             print(String(format: "forward    (batch 1):        %8.2f ms  %6.1f GFLOP/s", fwdMs, flopsFwd / (fwdMs * 1e6)))
         }

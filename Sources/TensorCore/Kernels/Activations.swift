@@ -17,6 +17,17 @@ public enum Activation {
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
     }
 
+    @inlinable @inline(__always) public static func gelu(_ x: FastMath.V) -> FastMath.V {
+        0.5 * x * (1 + FastMath.tanh(geluC * (x + 0.044715 * x * x * x)))
+    }
+
+    @inlinable @inline(__always) public static func geluGrad(_ x: FastMath.V) -> FastMath.V {
+        let u = geluC * (x + 0.044715 * x * x * x)
+        let t = FastMath.tanh(u)
+        let du = geluC * (1 + 3 * 0.044715 * x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+    }
+
     @inlinable public static func silu(_ x: Float) -> Float { x * FastMath.sigmoid(x) }
 
     @inlinable public static func siluGrad(_ x: Float) -> Float {
@@ -24,22 +35,34 @@ public enum Activation {
         return s * (1 + x * (1 - s))
     }
 
-    /// y = gelu(x) over n values (parallel over chunks).
+    /// y = gelu(x) over n values (parallel over chunks; the inner loops run on raw pointers so they vectorize).
     public static func geluForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         let yp = SendablePointer(y), xp = SendablePointer(x)
         parallelChunks(n, minChunk: 4096) { _, lo, hi in
-            for i in lo..<hi { yp[i] = gelu(xp[i]) }
+            let yy = yp.p, xx = UnsafePointer(xp.p)
+            var i = lo
+            while i + 8 <= hi { FastMath.store(gelu(FastMath.load(xx + i)), yy + i); i += 8 }
+            while i < hi { yy[i] = gelu(xx[i]); i += 1 }
         }
     }
 
-    /// dx = dy·gelu'(x) (or += with accumulate).
+    /// dx = dy·gelu'(x) (or += with accumulate). dx may alias dy.
     public static func geluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
                                     _ x: UnsafePointer<Float>, _ n: Int, accumulate: Bool = false) {
         let dxp = SendablePointer(dx), dyp = SendablePointer(dy), xp = SendablePointer(x)
         parallelChunks(n, minChunk: 4096) { _, lo, hi in
-            for i in lo..<hi {
-                let v = dyp[i] * geluGrad(xp[i])
-                dxp[i] = accumulate ? dxp[i] + v : v
+            let d = dxp.p, g = dyp.p, xx = xp.p
+            var i = lo
+            while i + 8 <= hi {
+                var v = FastMath.load(g + i) * geluGrad(FastMath.load(xx + i))
+                if accumulate { v += FastMath.load(d + i) }
+                FastMath.store(v, d + i)
+                i += 8
+            }
+            while i < hi {
+                let v = g[i] * geluGrad(xx[i])
+                d[i] = accumulate ? d[i] + v : v
+                i += 1
             }
         }
     }

@@ -27,7 +27,7 @@ public enum Attention {
                 var mx = -Float.infinity
                 for j in 0..<seq { mx = max(mx, s[j]) }
                 var sum: Float = 0
-                for j in 0..<seq { s[j] = FastMath.exp(s[j] - mx) }
+                FastMath.expShifted(s, seq, by: mx)
                 for j in 0..<seq { sum += s[j] }
                 let inv = 1 / sum
                 for j in 0..<seq { s[j] *= inv }
@@ -64,7 +64,7 @@ public enum Attention {
                   b: k, ldb: ldk, beta: 0, c: p, ldc: seq)
             for i in 0..<rows {
                 let s = p + i * seq, l = lse[t0 + i]
-                for j in 0..<seq { s[j] = FastMath.exp(s[j] - l) }
+                FastMath.expShifted(s, seq, by: l)
             }
             // dV += Pᵀ·dO_tile
             sgemm(transA: true, m: seq, n: headDim, k: rows, a: p, lda: seq, b: dout + t0 * lddo, ldb: lddo,
