@@ -48,3 +48,18 @@ public func sgemmParallelCols(transA: Bool = false, transB: Bool = false, m: Int
               a: ap.p, lda: lda, b: bp.p + bOff, ldb: ldb, beta: beta, c: cp.p + lo, ldc: ldc)
     }
 }
+
+/// A batch of equally shaped products C_i = alpha·op(A_i)·op(B_i) + beta·C_i, where the i-th operands
+/// start `strideA`, `strideB`, `strideC` elements after the previous ones (a stride of 0 shares an
+/// operand across the batch). The batch is spread over the workers, one GEMM per task.
+@inlinable
+public func sgemmBatched(count: Int, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, strideA: Int,
+                         b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+                         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+    let ap = SendablePointer(a), bp = SendablePointer(b), cp = SendablePointer(c)
+    parallelFor(count) { i in
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ap.p + i * strideA, lda: lda,
+              b: bp.p + i * strideB, ldb: ldb, beta: beta, c: cp.p + i * strideC, ldc: ldc)
+    }
+}

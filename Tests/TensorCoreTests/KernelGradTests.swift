@@ -146,3 +146,37 @@ import Foundation
         #expect(GradCheck.compare(analytic: wrong, numeric: n, indices: idx).relErr > 0.05)
     }
 }
+
+@Suite("GEMM") struct GEMMTests {
+    /// Every transpose combination, plain, row-split, column-split and batched, against naive loops.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func matchesNaiveProducts(t: (Bool, Bool)) {
+        var rng = RNG(seed: 5)
+        let (ta, tb) = t
+        let m = 130, n = 70, k = 33, batch = 3
+        let a = rng.normal(batch * m * k), b = rng.normal(batch * k * n), c0 = rng.normal(batch * m * n)
+        let lda = ta ? m : k, ldb = tb ? k : n
+        func ref(_ i: Int) -> [Float] {
+            (0..<(m * n)).map { idx in
+                let r = idx / n, col = idx % n
+                var s: Double = 0
+                for q in 0..<k {
+                    let av = ta ? a[i * m * k + q * lda + r] : a[i * m * k + r * lda + q]
+                    let bv = tb ? b[i * k * n + col * ldb + q] : b[i * k * n + q * ldb + col]
+                    s += Double(av) * Double(bv)
+                }
+                return Float(2 * s) + 0.5 * c0[i * m * n + idx]
+            }
+        }
+        var c = c0
+        sgemmBatched(count: batch, transA: ta, transB: tb, m: m, n: n, k: k, alpha: 2, a: a, lda: lda, strideA: m * k,
+                     b: b, ldb: ldb, strideB: k * n, beta: 0.5, c: &c, ldc: n, strideC: m * n)
+        let want = (0..<batch).flatMap(ref)
+        #expect(compareTensors(c, want).relErr < 1e-5)
+        var c1 = Array(c0[0..<(m * n)]), c2 = c1
+        sgemmParallelRows(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 2, a: a, lda: lda, b: b, ldb: ldb, beta: 0.5, c: &c1, ldc: n)
+        sgemmParallelCols(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 2, a: a, lda: lda, b: b, ldb: ldb, beta: 0.5, c: &c2, ldc: n)
+        #expect(compareTensors(c1, ref(0)).relErr < 1e-5)
+        #expect(compareTensors(c2, ref(0)).relErr < 1e-5)
+    }
+}

@@ -204,14 +204,11 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         Self.gatherPatches(hidden, into: cache.patches.p, dm)
         let x = cache.x.p
         cache.textInput.copy(from: text)
-        for b in 0..<dm.b {
-            Linear.forward(y: x + b * dm.s * dm.d, x: cache.textInput.p + b * dm.l * dm.dt, w: P + L.textW, b: P + L.textB,
-                           m: dm.l, k: dm.dt, n: dm.d)
-        }
-        for b in 0..<dm.b {
-            Linear.forward(y: x + (b * dm.s + dm.l) * dm.d, x: cache.patches.p + b * dm.n * dm.cpp, w: P + L.patchW,
-                           b: P + L.patchB, m: dm.n, k: dm.cpp, n: dm.d)
-        }
+        // Per-sample projections as batched GEMMs writing into the joint stream (text rows, then video rows).
+        Self.batchedLinear(y: x, strideY: dm.s * dm.d, x: cache.textInput.p, strideX: dm.l * dm.dt, w: P + L.textW,
+                           b: P + L.textB, batch: dm.b, m: dm.l, k: dm.dt, n: dm.d)
+        Self.batchedLinear(y: x + dm.l * dm.d, strideY: dm.s * dm.d, x: cache.patches.p, strideX: dm.n * dm.cpp,
+                           w: P + L.patchW, b: P + L.patchB, batch: dm.b, m: dm.n, k: dm.cpp, n: dm.d)
         if let table = pos.sincos {
             let xp = SendablePointer(x)
             table.withUnsafeBufferPointer { tb in
@@ -314,6 +311,14 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         Linear.forward(y: bc.f2.p, x: bc.g.p, w: P + lb.ff2W, b: P + lb.ff2B, m: rows, k: dm.ff, n: d)
         BlockOps.gatedAdd(x: x, y: bc.f2.p, mod: bc.mod2.p, modWidth: 6, batch: dm.b, rows: dm.s, textRows: dm.l,
                           dim: d, gate: 2, encGate: 5)
+    }
+
+    /// y_i = x_i·Wᵀ + b for each sample i of a batch whose rows sit `strideX` / `strideY` apart.
+    static func batchedLinear(y: UnsafeMutablePointer<Float>, strideY: Int, x: UnsafePointer<Float>, strideX: Int,
+                              w: UnsafePointer<Float>, b: UnsafePointer<Float>, batch: Int, m: Int, k: Int, n: Int) {
+        for i in 0..<batch { for r in 0..<m { (y + i * strideY + r * n).update(from: b, count: n) } }
+        sgemmBatched(count: batch, transB: true, m: m, n: n, k: k, a: x, lda: k, strideA: strideX,
+                     b: w, ldb: k, strideB: 0, beta: 1, c: y, ldc: n, strideC: strideY)
     }
 
     // MARK: - Patches
