@@ -38,7 +38,7 @@ public enum Activation {
     /// y = gelu(x) over n values (parallel over chunks; the inner loops run on raw pointers so they vectorize).
     public static func geluForward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         let yp = SendablePointer(y), xp = SendablePointer(x)
-        parallelChunks(n, minChunk: 4096) { _, lo, hi in
+        parallelChunks(n, minChunk: 16_384) { _, lo, hi in
             let yy = yp.p, xx = UnsafePointer(xp.p)
             var i = lo
             while i + 8 <= hi { FastMath.store(gelu(FastMath.load(xx + i)), yy + i); i += 8 }
@@ -50,7 +50,7 @@ public enum Activation {
     public static func geluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
                                     _ x: UnsafePointer<Float>, _ n: Int, accumulate: Bool = false) {
         let dxp = SendablePointer(dx), dyp = SendablePointer(dy), xp = SendablePointer(x)
-        parallelChunks(n, minChunk: 4096) { _, lo, hi in
+        parallelChunks(n, minChunk: 16_384) { _, lo, hi in
             let d = dxp.p, g = dyp.p, xx = xp.p
             var i = lo
             while i + 8 <= hi {

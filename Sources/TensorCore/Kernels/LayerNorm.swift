@@ -5,26 +5,33 @@ import Foundation
 ///
 /// Forward saves per-row mean and reciprocal standard deviation; backward uses them with the input.
 public enum LayerNorm {
+    /// Rows below this many values per worker run on one thread: dispatch costs more than the work.
+    @usableFromInline static let minValuesPerChunk = 16_384
+
     /// out[r, :] = (x[r, :] − μ_r)·rstd_r · w + b for r in 0..<rows; writes mean[r], rstd[r].
+    /// With `groups` > 1 each row holds `groups` consecutive vectors of `dim` normalised separately
+    /// with the same w and b (CogVideoX's per-head QK norm); their statistics go to mean[g·rows + r].
     public static func forward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                                rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
                                w: UnsafePointer<Float>?, b: UnsafePointer<Float>?,
                                rows: Int, dim: Int, eps: Float,
-                               ldx: Int? = nil, ldOut: Int? = nil) {
-        let ldx = ldx ?? dim, ldo = ldOut ?? dim
+                               ldx: Int? = nil, ldOut: Int? = nil, groups: Int = 1) {
+        let ldx = ldx ?? dim * groups, ldo = ldOut ?? dim * groups
         let op = SendablePointer(out), mp = SendablePointer(mean), rp = SendablePointer(rstd)
         let xp = SendablePointer(x), wp = w.map { SendablePointer($0) }, bp = b.map { SendablePointer($0) }
-        parallelChunks(rows, minChunk: 32) { _, lo, hi in
-            for r in lo..<hi {
-                let xr = xp.p + r * ldx, orow = op.p + r * ldo
+        let total = rows * groups
+        parallelChunks(total, minChunk: max(8, minValuesPerChunk / dim)) { _, lo, hi in
+            for item in lo..<hi {
+                let r = item / groups, g = item % groups
+                let xr = xp.p + r * ldx + g * dim, orow = op.p + r * ldo + g * dim
                 var s: Float = 0
                 for j in 0..<dim { s += xr[j] }
                 let mu = s / Float(dim)
                 var v: Float = 0
                 for j in 0..<dim { let d = xr[j] - mu; v += d * d }
                 let rs = 1 / (v / Float(dim) + eps).squareRoot()
-                mp[r] = mu
-                rp[r] = rs
+                mp[g * rows + r] = mu
+                rp[g * rows + r] = rs
                 if let wp, let bp {
                     for j in 0..<dim { orow[j] = (xr[j] - mu) * rs * wp[j] + bp[j] }
                 } else if let wp {
@@ -43,21 +50,23 @@ public enum LayerNorm {
                                 x: UnsafePointer<Float>, w: UnsafePointer<Float>?,
                                 mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                                 rows: Int, dim: Int, ldx: Int? = nil, ldDout: Int? = nil, ldDx: Int? = nil,
-                                accumulateDx: Bool = false) {
-        let ldx = ldx ?? dim, ldg = ldDout ?? dim, ldd = ldDx ?? dim
-        let nChunks = chunkCount(rows, minChunk: 32)
+                                accumulateDx: Bool = false, groups: Int = 1) {
+        let ldx = ldx ?? dim * groups, ldg = ldDout ?? dim * groups, ldd = ldDx ?? dim * groups
+        let total = rows * groups, minChunk = max(8, minValuesPerChunk / dim)
+        let nChunks = chunkCount(total, minChunk: minChunk)
         let needW = dw != nil || db != nil
         var partial = [Float](repeating: 0, count: needW ? nChunks * 2 * dim : 1)
         let dxp = SendablePointer(dx), gp = SendablePointer(dout), xp = SendablePointer(x)
         let wp = w.map { SendablePointer($0) }, mp = SendablePointer(mean), rp = SendablePointer(rstd)
         partial.withUnsafeMutableBufferPointer { pbuf in
             let pp = SendablePointer(pbuf.baseAddress!)
-            parallelChunks(rows, minChunk: 32) { c, lo, hi in
+            parallelChunks(total, minChunk: minChunk) { c, lo, hi in
                 var ghat = [Float](repeating: 0, count: dim)
                 ghat.withUnsafeMutableBufferPointer { gh in
-                    for r in lo..<hi {
-                        let xr = xp.p + r * ldx, gr = gp.p + r * ldg, dr = dxp.p + r * ldd
-                        let mu = mp[r], rs = rp[r]
+                    for item in lo..<hi {
+                        let r = item / groups, g = item % groups
+                        let xr = xp.p + r * ldx + g * dim, gr = gp.p + r * ldg + g * dim, dr = dxp.p + r * ldd + g * dim
+                        let mu = mp[g * rows + r], rs = rp[g * rows + r]
                         var sumG: Float = 0, sumGX: Float = 0
                         for j in 0..<dim {
                             let xh = (xr[j] - mu) * rs

@@ -10,9 +10,7 @@ public enum Linear {
         let ldx = ldx ?? k, ldy = ldy ?? n
         let yp = SendablePointer(y), bp = b.map { SendablePointer($0) }
         if let bp {
-            parallelChunks(m, minChunk: 64) { _, lo, hi in
-                for i in lo..<hi { (yp.p + i * ldy).update(from: bp.p, count: n) }
-            }
+            for i in 0..<m { (yp.p + i * ldy).update(from: bp.p, count: n) }
         }
         sgemmParallelRows(transB: true, m: m, n: n, k: k, a: x, lda: ldx, b: w, ldb: k,
                           beta: b == nil ? 0 : 1, c: y, ldc: ldy)

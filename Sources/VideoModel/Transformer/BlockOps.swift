@@ -13,7 +13,7 @@ enum BlockOps {
                          modWidth: Int, batch: Int, rows: Int, textRows: Int, dim: Int,
                          shift: Int, scale: Int, encShift: Int, encScale: Int) {
         let op = SendablePointer(out), xp = SendablePointer(x), mp = SendablePointer(mod)
-        parallelChunks(batch * rows, minChunk: 16) { _, lo, hi in
+        parallelChunks(batch * rows, minChunk: max(8, 16_384 / dim)) { _, lo, hi in
             for r in lo..<hi {
                 let b = r / rows, s = r % rows
                 let m = mp.p + b * modWidth * dim
@@ -56,7 +56,7 @@ enum BlockOps {
     static func gatedAdd(x: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, mod: UnsafePointer<Float>,
                          modWidth: Int, batch: Int, rows: Int, textRows: Int, dim: Int, gate: Int, encGate: Int) {
         let xp = SendablePointer(x), yp = SendablePointer(y), mp = SendablePointer(mod)
-        parallelChunks(batch * rows, minChunk: 16) { _, lo, hi in
+        parallelChunks(batch * rows, minChunk: max(8, 16_384 / dim)) { _, lo, hi in
             for r in lo..<hi {
                 let b = r / rows, s = r % rows
                 let g = mp.p + b * modWidth * dim + (s < textRows ? encGate : gate) * dim
@@ -96,7 +96,7 @@ enum BlockOps {
                      batch: Int, rows: Int, textRows: Int, heads: Int, headDim: Int, inverse: Bool) {
         let xp = SendablePointer(x), cp = SendablePointer(cos), sp = SendablePointer(sin)
         let video = rows - textRows, dim = heads * headDim
-        parallelChunks(batch * video, minChunk: 16) { _, lo, hi in
+        parallelChunks(batch * video, minChunk: max(8, 16_384 / dim)) { _, lo, hi in
             for r in lo..<hi {
                 let b = r / video, n = r % video
                 let row = xp.p + (b * rows + textRows + n) * dim

@@ -165,14 +165,12 @@ extension CogVideoXTransformer {
             BlockOps.rope(w.dkn.p, cos: c, sin: s, batch: dm.b, rows: dm.s, textRows: dm.l, heads: dm.heads,
                           headDim: dm.hd, inverse: true)
         }
-        for h in 0..<dm.heads {
-            LayerNorm.backward(dx: w.dqkv.p + h * dm.hd, dw: G + lb.normQW, db: G + lb.normQB, dout: w.dqn.p + h * dm.hd,
-                               x: bc.qkv.p + h * dm.hd, w: P + lb.normQW, mean: bc.qMean.p + h * rows,
-                               rstd: bc.qRstd.p + h * rows, rows: rows, dim: dm.hd, ldx: 3 * d, ldDout: d, ldDx: 3 * d)
-            LayerNorm.backward(dx: w.dqkv.p + d + h * dm.hd, dw: G + lb.normKW, db: G + lb.normKB, dout: w.dkn.p + h * dm.hd,
-                               x: bc.qkv.p + d + h * dm.hd, w: P + lb.normKW, mean: bc.kMean.p + h * rows,
-                               rstd: bc.kRstd.p + h * rows, rows: rows, dim: dm.hd, ldx: 3 * d, ldDout: d, ldDx: 3 * d)
-        }
+        LayerNorm.backward(dx: w.dqkv.p, dw: G + lb.normQW, db: G + lb.normQB, dout: w.dqn.p, x: bc.qkv.p,
+                           w: P + lb.normQW, mean: bc.qMean.p, rstd: bc.qRstd.p, rows: rows, dim: dm.hd,
+                           ldx: 3 * d, ldDout: d, ldDx: 3 * d, groups: dm.heads)
+        LayerNorm.backward(dx: w.dqkv.p + d, dw: G + lb.normKW, db: G + lb.normKB, dout: w.dkn.p, x: bc.qkv.p + d,
+                           w: P + lb.normKW, mean: bc.kMean.p, rstd: bc.kRstd.p, rows: rows, dim: dm.hd,
+                           ldx: 3 * d, ldDout: d, ldDx: 3 * d, groups: dm.heads)
         Linear.backward(dx: w.dn.p, dw: G + lb.qkvW, db: G + lb.qkvB, dy: w.dqkv.p, x: bc.n1.p, w: P + lb.qkvW,
                         m: rows, k: d, n: 3 * d)
         BlockOps.modulateBackward(dx: w.dln.p, dmod: w.dmod.p, dout: w.dn.p, x: bc.ln1.p, mod: bc.mod1.p, modWidth: 6,

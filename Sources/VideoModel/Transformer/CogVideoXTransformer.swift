@@ -88,6 +88,7 @@ public final class CogVideoXTransformer: @unchecked Sendable {
     /// Every size of one forward pass.
     public struct Dims: Sendable {
         public var b, f, c, h, w, p, hp, wp, n, l, s, d, heads, hd, te, ff, cpp, pOut, dt, cOut: Int
+        func sameSize(as o: Dims) -> Bool { b == o.b && f == o.f && c == o.c && h == o.h && w == o.w && l == o.l }
     }
 
     public func dims(_ shape: VideoShape, textLength: Int) throws -> Dims {
@@ -149,6 +150,26 @@ public final class CogVideoXTransformer: @unchecked Sendable {
 
     // MARK: - Forward
 
+    /// Inference buffers are reused between calls of the same size (sampling calls the model
+    /// hundreds of times): allocating and faulting in fresh pages each time cost ~5%.
+    private var inferencePool: [ForwardCache] = []
+    private let poolLock = NSLock()
+
+    func takeInferenceCache(_ dm: Dims) -> ForwardCache {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let i = inferencePool.firstIndex(where: { $0.dims.sameSize(as: dm) }) { return inferencePool.remove(at: i) }
+        return ForwardCache(dims: dm, layers: config.numLayers, training: false)
+    }
+
+    func releaseInferenceCache(_ c: ForwardCache) {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        c.activations = [:]
+        inferencePool.append(c)
+        if inferencePool.count > 4 { inferencePool.removeFirst() }
+    }
+
     /// Inference: v-prediction [B, F, out_channels, H, W] for latents `hidden` [B, F, C, H, W], text
     /// embeddings `text` [B, L, text_embed_dim] and timesteps [B] (0...999, may be fractional).
     /// `timeEmbeddingOffset` [B, time_embed_dim], if given, is added to the time embedding (TDM's
@@ -157,7 +178,9 @@ public final class CogVideoXTransformer: @unchecked Sendable {
                         timeEmbeddingOffset: [Float]? = nil) throws -> [Float] {
         let cache = try run(hidden: hidden, shape: shape, text: text, textLength: textLength, timesteps: timesteps,
                             timeEmbeddingOffset: timeEmbeddingOffset, training: false, capture: false)
-        return cache.output.array
+        let out = cache.output.array
+        releaseInferenceCache(cache)
+        return out
     }
 
     /// Training forward: also returns the activations `backward` needs. With `capture`, the module
@@ -184,14 +207,15 @@ public final class CogVideoXTransformer: @unchecked Sendable {
             throw ModelError.badInput("time-embedding offset has \(o.count) values, needs \(dm.b * dm.te)")
         }
         let P = parameters.p, L = layout
-        let cache = ForwardCache(dims: dm, layers: config.numLayers, training: training)
+        let cache = training ? ForwardCache(dims: dm, layers: config.numLayers, training: true)
+                             : takeInferenceCache(dm)
         let pos = tables(dm)
         cache.ropeCos = pos.ropeCos
         cache.ropeSin = pos.ropeSin
 
         // 1. Time embedding: sinusoid → linear_1 → SiLU → linear_2; every norm uses SiLU(emb).
-        cache.temb = FloatBuffer(PositionalEmbeddings.timestep(timesteps, dim: dm.d, flipSinToCos: config.flipSinToCos,
-                                                               freqShift: config.freqShift))
+        cache.temb.copy(from: PositionalEmbeddings.timestep(timesteps, dim: dm.d, flipSinToCos: config.flipSinToCos,
+                                                            freqShift: config.freqShift))
         Linear.forward(y: cache.h1.p, x: cache.temb.p, w: P + L.time1W, b: P + L.time1B, m: dm.b, k: dm.d, n: dm.te)
         Activation.siluForward(cache.a1.p, cache.h1.p, dm.b * dm.te)
         Linear.forward(y: cache.emb.p, x: cache.a1.p, w: P + L.time2W, b: P + L.time2B, m: dm.b, k: dm.te, n: dm.te)
@@ -269,14 +293,10 @@ public final class CogVideoXTransformer: @unchecked Sendable {
                           textRows: dm.l, dim: d, shift: 0, scale: 1, encShift: 3, encScale: 4)
         // Attention: Q, K, V in one GEMM; per-head QK LayerNorm (eps 1e-6); RoPE on video rows.
         Linear.forward(y: bc.qkv.p, x: bc.n1.p, w: P + lb.qkvW, b: P + lb.qkvB, m: rows, k: d, n: 3 * d)
-        for h in 0..<dm.heads {
-            LayerNorm.forward(out: bc.qn.p + h * dm.hd, mean: bc.qMean.p + h * rows, rstd: bc.qRstd.p + h * rows,
-                              x: bc.qkv.p + h * dm.hd, w: P + lb.normQW, b: P + lb.normQB, rows: rows, dim: dm.hd,
-                              eps: 1e-6, ldx: 3 * d, ldOut: d)
-            LayerNorm.forward(out: bc.kn.p + h * dm.hd, mean: bc.kMean.p + h * rows, rstd: bc.kRstd.p + h * rows,
-                              x: bc.qkv.p + d + h * dm.hd, w: P + lb.normKW, b: P + lb.normKB, rows: rows, dim: dm.hd,
-                              eps: 1e-6, ldx: 3 * d, ldOut: d)
-        }
+        LayerNorm.forward(out: bc.qn.p, mean: bc.qMean.p, rstd: bc.qRstd.p, x: bc.qkv.p, w: P + lb.normQW,
+                          b: P + lb.normQB, rows: rows, dim: dm.hd, eps: 1e-6, ldx: 3 * d, ldOut: d, groups: dm.heads)
+        LayerNorm.forward(out: bc.kn.p, mean: bc.kMean.p, rstd: bc.kRstd.p, x: bc.qkv.p + d, w: P + lb.normKW,
+                          b: P + lb.normKB, rows: rows, dim: dm.hd, eps: 1e-6, ldx: 3 * d, ldOut: d, groups: dm.heads)
         if let c = cache.ropeCos, let s = cache.ropeSin {
             BlockOps.rope(bc.qn.p, cos: c, sin: s, batch: dm.b, rows: dm.s, textRows: dm.l, heads: dm.heads,
                           headDim: dm.hd, inverse: false)

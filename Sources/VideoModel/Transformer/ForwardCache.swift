@@ -40,8 +40,8 @@ public final class BlockCache: @unchecked Sendable {
 public final class ForwardCache: @unchecked Sendable {
     public let dims: CogVideoXTransformer.Dims
     let training: Bool
-    var temb: FloatBuffer
-    var textInput: FloatBuffer
+    let temb: FloatBuffer
+    let textInput: FloatBuffer
     let h1, a1, emb, semb, patches, x: FloatBuffer
     var blocks: [BlockCache] = []
     let xv, y1, y1Mean, y1Rstd, y2, y2Mean, y2Rstd, modOut, z, outTokens: FloatBuffer
