@@ -17,6 +17,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 /// Strict YAML configs: unknown fields are errors (a typo must not silently fall back to a default),
 /// wrong types name the field, and every config type validates its own ranges.
 public protocol ConfigSection: Codable {
+    /// The defaults, used for every field the file leaves out.
+    init()
     /// The keys this section accepts, and for nested sections their own schema.
     static var fields: [String: (any ConfigSection.Type)?] { get }
     /// Range checks; throw `ConfigError` with the field's dotted path.
@@ -42,11 +44,17 @@ public enum ConfigFile {
             throw ConfigError(file: file, field: "", message: "the top level must be a mapping of fields")
         }
         try checkKeys(dict, schema: T.self, file: file, path: "")
+        // Fields left out take the defaults: overlay the file on the encoded default value.
+        let defaults = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(T()))) as? [String: Any] ?? [:]
+        let merged = merge(defaults, dict)
         let value: T
-        do { value = try YAMLDecoder().decode(T.self, from: yaml) } catch let DecodingError.typeMismatch(t, ctx) {
-            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: "wrong type, expected \(t)")
+        do {
+            let data = try JSONSerialization.data(withJSONObject: merged)
+            value = try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.typeMismatch(t, ctx) {
+            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: "wrong type, expected \(typeName(t))")
         } catch let DecodingError.valueNotFound(t, ctx) {
-            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: "missing value, expected \(t)")
+            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: "missing value, expected \(typeName(t))")
         } catch let DecodingError.keyNotFound(k, ctx) {
             throw ConfigError(file: file, field: dotted(ctx.codingPath + [k]), message: "required field is missing")
         } catch let DecodingError.dataCorrupted(ctx) {
@@ -56,6 +64,32 @@ public enum ConfigFile {
         }
         try value.validate(file: file, path: "")
         return value
+    }
+
+    static func typeName(_ t: Any.Type) -> String {
+        switch t {
+        case is Int.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default: return "\(t)"
+        }
+    }
+
+    /// The file's values over the defaults, recursively. A YAML scalar like `1e-3`, which YAML 1.1
+    /// reads as a string, becomes a number where the default is a number.
+    static func merge(_ base: [String: Any], _ over: [String: Any]) -> [String: Any] {
+        var out = base
+        for (k, v) in over {
+            if let b = out[k] as? [String: Any], let o = v as? [String: Any] {
+                out[k] = merge(b, o)
+            } else if out[k] is NSNumber, let s = v as? String, let d = Double(s) {
+                out[k] = d
+            } else {
+                out[k] = v
+            }
+        }
+        return out
     }
 
     static func dotted(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
