@@ -114,3 +114,33 @@ struct MovingSquares: ClipSource {
         #expect(c.train.lr == 3e-4 && c.train.batch == PretrainConfig.Train().batch)
     }
 }
+
+@Suite("Model package") struct ModelPackageTests {
+    /// A trained package saves, reloads and renders through the pipeline with its own defaults.
+    @Test func exportLoadRender() throws {
+        let dir = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = try PretrainTests.tinyConfig(steps: 4)
+        let p = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
+        p.quiet = true
+        _ = try p.run(source: MovingSquares(), resume: false)
+        let pkgDir = dir.appendingPathComponent("model")
+        try p.exportPackage(to: pkgDir, recipe: ["command": "test"])
+        let pkg = try ModelPackage.load(pkgDir)
+        #expect(pkg.transformer.parameters.array == p.model.parameters.array)
+        let pipe = VideoPipeline(pkg)
+        var o = pipe.defaults
+        #expect(o.steps == 50 && o.guidance == 6 && pipe.nfe(o) == 100)
+        o.steps = 3
+        var calls = 0
+        let a = try pipe.render(prompt: "a red square moving left", seed: 7, options: o) { _, _ in calls += 1 }
+        let b = try pipe.render(prompt: "a red square moving left", seed: 7, options: o)
+        #expect(calls == 3 && a == b && a.count == 4 * 16 * 16 * 3)
+        #expect(a.allSatisfy { $0 >= 0 && $0 <= 1 })
+        o.scheduler = "euler"
+        #expect(throws: ModelError.self) { _ = try pipe.render(prompt: "x", seed: 1, options: o) }
+        // A package with a codec that does not fit the transformer is refused by name.
+        try Data("{}".utf8).write(to: pkgDir.appendingPathComponent("codec.json"))
+        #expect(throws: CheckpointError.self) { _ = try ModelPackage.load(pkgDir) }
+    }
+}

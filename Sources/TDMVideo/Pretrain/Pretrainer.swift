@@ -229,3 +229,17 @@ public final class Pretrainer {
         return Result(steps: step, finalLoss: lastLoss, badSteps: bad, seconds: Date().timeIntervalSince(start))
     }
 }
+
+extension Pretrainer {
+    /// Writes the trained teacher as a model package (diffusers folder + codec + tdm_video.json) with
+    /// the teacher's default sampling: 50 DDIM steps, guidance 6 (CogVideoX's pipeline defaults).
+    public func exportPackage(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
+        let meta = PackageMetadata(kind: "teacher",
+                                   video: .init(frames: config.data.frames, height: config.data.height,
+                                                width: config.data.width, fps: config.data.fps),
+                                   textEncoder: textEncoder, snrShiftScale: config.train.snrShiftScale,
+                                   sampling: .init(scheduler: "ddim", steps: 50, guidance: 6, timesteps: nil),
+                                   recipe: recipe)
+        try ModelPackage.save(dir, transformer: model, codec: codec, metadata: meta, dtype: dtype)
+    }
+}
