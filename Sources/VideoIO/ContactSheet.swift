@@ -16,7 +16,7 @@ public enum ContactSheet {
     /// - Parameters:
     ///   - clips: one row each; an empty list gives a single background-coloured pixel.
     ///   - columns: frames shown per row.
-    ///   - labels: captions drawn above the rows (upper-case 5×7 font), or nil for none.
+    ///   - labels: captions drawn above the rows (upper-case 5×7 font); nil, or no non-empty label, for none.
     ///   - gap: pixels between cells and around the edge.
     public static func make(clips: [RGBVideo], columns: Int = 8, labels: [String]? = nil,
                             gap: Int = 2) -> (width: Int, height: Int, rgb: [UInt8]) {
@@ -24,6 +24,7 @@ public enum ContactSheet {
         guard !clips.isEmpty else { return (1, 1, [background, background, background]) }
         let cellWidth = clips.map(\.width).max() ?? 1
         let cellHeight = clips.map(\.height).max() ?? 1
+        let labels = labels.flatMap { $0.contains { !$0.isEmpty } ? $0 : nil }
         let captionHeight = labels == nil ? 0 : BitmapFont.glyphHeight + 3
         let rowHeight = captionHeight + cellHeight
         let width = gap + columns * (cellWidth + gap)

@@ -53,8 +53,12 @@ public struct GIFWriter: Sendable {
     private func encode(_ video: RGBVideo, fps: Double, codec: UnsafePointer<AVCodec>,
                         format: UnsafePointer<AVOutputFormat>, output: AtomicOutputFile) throws {
         let path = output.finalURL.path
+        let ticks = GIFWriter.presentationTicks(frames: video.frameCount, fps: fps)
+        // The muxer otherwise repeats the previous delay for the last frame.
+        let lastDelay = ticks[video.frameCount] - ticks[video.frameCount - 1]
         let muxer = try MuxedEncoder(path: output.temporaryPath, displayPath: path, format: format, codec: codec,
-                                     options: [], metadata: []) { c in
+                                     options: [], muxerOptions: [("final_delay", String(lastDelay))],
+                                     metadata: []) { c in
             c.pointee.width = Int32(video.width)
             c.pointee.height = Int32(video.height)
             c.pointee.pix_fmt = AV_PIX_FMT_PAL8
@@ -66,7 +70,6 @@ public struct GIFWriter: Sendable {
         guard let picture = frame.pointer else {
             throw VideoIOError(.encodingFailed, path: path, reason: "cannot allocate a palette frame")
         }
-        let ticks = GIFWriter.presentationTicks(frames: video.frameCount, fps: fps)
         try video.pixels.withUnsafeBufferPointer { pixels in
             for index in 0..<video.frameCount {
                 let writable = av_frame_make_writable(picture)

@@ -18,10 +18,13 @@ final class MuxedEncoder {
     private let displayPath: String
 
     /// Opens the muxer `format` on `path`, adds a stream and opens `codec` with `configure` and `options`.
-    /// - Parameter metadata: container-level tags (e.g. `comment`).
+    /// - Parameters:
+    ///   - options: encoder options (e.g. `crf`).
+    ///   - muxerOptions: container options (e.g. the GIF muxer's `final_delay`).
+    ///   - metadata: container-level tags (e.g. `comment`).
     init(path: String, displayPath: String, format: UnsafePointer<AVOutputFormat>,
-         codec: UnsafePointer<AVCodec>, options: [(String, String)], metadata: [(String, String)],
-         configure: (UnsafeMutablePointer<AVCodecContext>) -> Void) throws {
+         codec: UnsafePointer<AVCodec>, options: [(String, String)], muxerOptions: [(String, String)] = [],
+         metadata: [(String, String)], configure: (UnsafeMutablePointer<AVCodecContext>) -> Void) throws {
         self.displayPath = displayPath
         var result = avformat_alloc_output_context2(&formatContext, format, nil, path)
         guard result >= 0, let oc = formatContext else {
@@ -42,12 +45,17 @@ final class MuxedEncoder {
         var dictionary: OpaquePointer? = nil
         for (key, value) in options { av_dict_set(&dictionary, key, value, 0) }
         result = avcodec_open2(c, codec, &dictionary)
+        let ignored = MuxedEncoder.keys(of: dictionary)
         av_dict_free(&dictionary)
+        let name = String(cString: codec.pointee.name)
         if result < 0 {
-            let name = String(cString: codec.pointee.name)
             throw VideoIOError(.encodingFailed, path: displayPath,
                                reason: "cannot open the \(name) encoder at \(c.pointee.width)x\(c.pointee.height)",
                                ffmpegCode: result)
+        }
+        if !ignored.isEmpty {
+            throw VideoIOError(.encodingFailed, path: displayPath,
+                               reason: "the \(name) encoder does not know the options \(ignored)")
         }
         st.pointee.time_base = c.pointee.time_base
         st.pointee.avg_frame_rate = c.pointee.framerate
@@ -65,11 +73,30 @@ final class MuxedEncoder {
             }
             ioOpen = true
         }
-        result = avformat_write_header(oc, nil)
+        var muxerDictionary: OpaquePointer? = nil
+        for (key, value) in muxerOptions { av_dict_set(&muxerDictionary, key, value, 0) }
+        result = avformat_write_header(oc, &muxerDictionary)
+        let ignoredMuxerOptions = MuxedEncoder.keys(of: muxerDictionary)
+        av_dict_free(&muxerDictionary)
         if result < 0 {
             throw VideoIOError(.encodingFailed, path: displayPath, reason: "cannot write the container header",
                                ffmpegCode: result)
         }
+        if !ignoredMuxerOptions.isEmpty {
+            throw VideoIOError(.encodingFailed, path: displayPath,
+                               reason: "the muxer does not know the options \(ignoredMuxerOptions)")
+        }
+    }
+
+    /// The keys FFmpeg left in an options dictionary, i.e. the options it did not recognise.
+    private static func keys(of dictionary: OpaquePointer?) -> [String] {
+        var keys: [String] = []
+        var entry: UnsafeMutablePointer<AVDictionaryEntry>? = nil
+        while let next = av_dict_get(dictionary, "", entry, AV_DICT_IGNORE_SUFFIX) {
+            keys.append(String(cString: next.pointee.key))
+            entry = next
+        }
+        return keys
     }
 
     /// The encoder context, for callers that need its pixel format or frame size.

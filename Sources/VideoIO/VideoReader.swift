@@ -6,8 +6,10 @@ import Foundation
 ///
 /// - Frames are converted to RGB24 from the decoder's own line strides (which include padding), using the
 ///   colour matrix and range the frame is tagged with (BT.601 when untagged, as FFmpeg assumes).
-/// - The frame rate is the stream's average rate, else its base rate, else 25 (FFmpeg's default for
-///   rate-less inputs such as a single picture).
+/// - The frame rate is measured from the packets read: their count over the time they span (first start
+///   to last end, from packet timestamps and durations). This is exact for constant-rate files and the
+///   true average for variable-delay ones such as GIFs. When packets carry no durations (some WebM and
+///   raw streams), the stream's average rate is used, else its base rate, else 25 (FFmpeg's default).
 /// - Files written by `VideoWriter` from odd-sized clips are cropped back to their recorded size.
 /// - If a stream changes size midway, later frames are scaled to the first frame's size.
 /// - A packet the decoder rejects, or an MP4 whose index promises more frames than can be decoded, is an
@@ -49,6 +51,10 @@ private final class DemuxedDecoder {
     private var width = 0, height = 0
     private var pixels: [UInt8] = []
     private var frames = 0
+    // Packet timing, in stream time base, for the frame-rate measurement.
+    private var timedPackets = 0
+    private var firstStart = Int64.max, lastEnd = Int64.min
+    private var untimedPackets = false
 
     init(path: String) throws {
         self.path = path
@@ -129,6 +135,7 @@ private final class DemuxedDecoder {
             defer { av_packet_unref(pkt) }
             guard pkt.pointee.stream_index == streamIndex else { continue }
             packets += 1
+            recordTiming(pkt)
             let sent = avcodec_send_packet(c, pkt)
             if sent < 0 && sent != cffmpeg_eagain() {
                 throw VideoIOError(.unreadableInput, path: path,
@@ -156,7 +163,22 @@ private final class DemuxedDecoder {
         return RGBVideo(width: width, height: height, fps: frameRate(stream), pixels: pixels)
     }
 
+    private func recordTiming(_ pkt: UnsafeMutablePointer<AVPacket>) {
+        let pts = pkt.pointee.pts, duration = pkt.pointee.duration
+        guard pts != cffmpeg_nopts_value(), duration > 0 else {
+            untimedPackets = true
+            return
+        }
+        timedPackets += 1
+        firstStart = min(firstStart, pts)
+        lastEnd = max(lastEnd, pts + duration)
+    }
+
     private func frameRate(_ stream: UnsafeMutablePointer<AVStream>) -> Double {
+        let base = stream.pointee.time_base
+        if !untimedPackets, timedPackets > 0, lastEnd > firstStart, base.num > 0, base.den > 0 {
+            return Double(timedPackets) * Double(base.den) / (Double(lastEnd - firstStart) * Double(base.num))
+        }
         for rate in [stream.pointee.avg_frame_rate, stream.pointee.r_frame_rate] where rate.num > 0 && rate.den > 0 {
             return Double(rate.num) / Double(rate.den)
         }

@@ -3,9 +3,39 @@ import Foundation
 
 /// Helpers shared by the VideoIO tests: synthetic clips, PSNR, temporary directories, external tools.
 enum TestSupport {
-    /// A clip with moving content: a smooth gradient background, a square sliding right and a disc
-    /// sliding down, both in saturated colours.
+    /// A clip with moving content: a smooth gradient background with two soft coloured blobs (like the
+    /// output of a video model) travelling in different directions.
     static func movingClip(width: Int = 64, height: Int = 64, frames: Int = 16, fps: Double = 8) -> RGBVideo {
+        var pixels = [UInt8](repeating: 0, count: width * height * 3 * frames)
+        let w = Double(width), h = Double(height)
+        for f in 0..<frames {
+            let t = Double(f)
+            let blobs: [(x: Double, y: Double, sigma: Double, colour: (Double, Double, Double))] = [
+                (w * 0.12 + t * w * 0.04, h * 0.3 + t * h * 0.012, w * 0.11, (230, 60, 40)),
+                (w * 0.75 - t * w * 0.02, h * 0.15 + t * h * 0.03, w * 0.09, (40, 90, 230)),
+            ]
+            for y in 0..<height {
+                for x in 0..<width {
+                    var c = (40 + Double(x) * 150 / max(1, w - 1), 60 + Double(y) * 120 / max(1, h - 1),
+                             170 - Double(x + y) / 2 * 64 / max(w, h))
+                    for blob in blobs {
+                        let dx = Double(x) - blob.x, dy = Double(y) - blob.y
+                        let a = 0.9 * exp(-(dx * dx + dy * dy) / (2 * blob.sigma * blob.sigma))
+                        c = (c.0 * (1 - a) + blob.colour.0 * a, c.1 * (1 - a) + blob.colour.1 * a,
+                             c.2 * (1 - a) + blob.colour.2 * a)
+                    }
+                    let i = ((f * height + y) * width + x) * 3
+                    pixels[i] = UInt8(c.0.rounded()); pixels[i + 1] = UInt8(c.1.rounded())
+                    pixels[i + 2] = UInt8(c.2.rounded())
+                }
+            }
+        }
+        return RGBVideo(width: width, height: height, fps: fps, pixels: pixels)
+    }
+
+    /// A harsh clip for 4:2:0 chroma: hard-edged, fully saturated shapes (a square sliding right, a disc
+    /// sliding down) on a gradient.
+    static func hardEdgedClip(width: Int = 64, height: Int = 64, frames: Int = 16, fps: Double = 8) -> RGBVideo {
         var pixels = [UInt8](repeating: 0, count: width * height * 3 * frames)
         for f in 0..<frames {
             let squareX = 4 + f * 2, squareY = height / 4
@@ -38,6 +68,27 @@ enum TestSupport {
         }
         let mse = sum / Double(a.count)
         return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
+    }
+
+    /// Means of each 4x4 block of every frame and channel (partial blocks at the edges dropped), rounded.
+    static func blockMeans(_ video: RGBVideo) -> [UInt8] {
+        var out: [UInt8] = []
+        for f in 0..<video.frameCount {
+            for by in 0..<(video.height / 4) {
+                for bx in 0..<(video.width / 4) {
+                    for c in 0..<3 {
+                        var sum = 0
+                        for y in 0..<4 {
+                            for x in 0..<4 {
+                                sum += Int(video.pixels[((f * video.height + by * 4 + y) * video.width + bx * 4 + x) * 3 + c])
+                            }
+                        }
+                        out.append(UInt8((sum + 8) / 16))
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// A fresh temporary directory, removed by the caller through `defer { cleanup(dir) }`.
