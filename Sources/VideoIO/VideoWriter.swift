@@ -7,7 +7,8 @@ import Foundation
 /// Rules, chosen once and kept:
 /// - **Frame rate:** the clip's own `video.fps` is used. The writer's `fps` applies only to clips whose
 ///   `fps` is not a positive finite number.
-/// - **Codec:** H.264 (libx264, `preset veryfast`, the given CRF) when available, else MPEG-4 Part 2 at a
+/// - **Codec:** H.264 (libx264, `preset veryfast`, the given CRF, macroblock-tree rate control off so
+///   output bytes are reproducible) when available, else MPEG-4 Part 2 at a
 ///   fixed quantiser derived from the CRF (`max(2, crf / 6)`, so CRF 18 gives q 3). Pixels are yuv420p
 ///   with BT.709 limited-range colour, tagged as such, so browsers and players agree on colours.
 /// - **Odd sizes:** yuv420p needs even dimensions, so the picture is padded to even by repeating the last
@@ -132,7 +133,10 @@ public struct VideoWriter: Sendable {
         switch encoder {
         case .h264(let c):
             codec = c
-            options = [("preset", "veryfast"), ("crf", String(crf))]
+            // mbtree off: on tiny frames libx264's macroblock-tree rate control reads uninitialised memory
+            // (the ffmpeg command line's own 64x64 output changes with MALLOC_PERTURB_), so the same clip
+            // could encode to different bytes. Without it, equal clips give equal files.
+            options = [("preset", "veryfast"), ("crf", String(crf)), ("x264-params", "mbtree=0")]
         case .mpeg4(let c):
             codec = c
             quantiser = Int32(max(2, crf / 6))
