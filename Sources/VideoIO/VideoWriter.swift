@@ -141,6 +141,13 @@ public struct VideoWriter: Sendable {
             codec = c
             quantiser = Int32(max(2, crf / 6))
         }
+        // 0 means the container definitely cannot carry the codec (e.g. a `.wav` name); a negative answer
+        // means the muxer does not say, and the header write below will tell.
+        if avformat_query_codec(format, codec.pointee.id, FF_COMPLIANCE_NORMAL) == 0 {
+            throw VideoIOError(.invalidInput, path: path,
+                               reason: "the \(String(cString: format.pointee.name)) container chosen from the file "
+                                   + "name cannot hold \(String(cString: codec.pointee.name)) video; use .mp4")
+        }
         var metadata: [(String, String)] = []
         if evenWidth != video.width || evenHeight != video.height {
             metadata.append(("comment", "\(VideoWriter.sizeTagPrefix)\(video.width)x\(video.height)"))

@@ -175,6 +175,15 @@ import Testing
         #expect(TestSupport.contents(of: dir).isEmpty)
     }
 
+    @Test func containerThatCannotHoldVideo() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { TestSupport.cleanup(dir) }
+        let url = dir.appendingPathComponent("clip.wav")
+        let error = expectError(.invalidInput) { try VideoWriter().write(TestSupport.movingClip(), to: url) }
+        #expect(error?.reason.contains("cannot hold") == true, "\(error?.description ?? "")")
+        #expect(TestSupport.contents(of: dir).isEmpty)
+    }
+
     @Test func failureAfterStartingLeavesTheOldFileAndNoPartialFile() throws {
         // The GIF muxer refuses H.264 only once the temporary file exists: it must be removed and a
         // previous file under the final name must survive untouched.
@@ -186,6 +195,7 @@ import Testing
         let error = expectError(.encodingFailed) { try VideoWriter().write(TestSupport.movingClip(), to: url) }
         #expect(error?.description.contains(url.path) == true)
         #expect(error?.ffmpegMessage != nil)
+        #expect(error?.reason.contains("gif container") == true, "\(error?.description ?? "")")
         #expect(try Data(contentsOf: url) == before)
         #expect(TestSupport.contents(of: dir) == ["preview.gif"])
     }
