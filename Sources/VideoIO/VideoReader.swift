@@ -81,7 +81,9 @@ private final class DemuxedDecoder {
         }
         codecContext = c
         packet = pkt
-        let stream = ic.pointee.streams[Int(index)]!
+        guard let stream = ic.pointee.streams[Int(index)] else {
+            throw VideoIOError(.unreadableInput, path: path, reason: "the video stream has no parameters")
+        }
         result = avcodec_parameters_to_context(c, stream.pointee.codecpar)
         if result < 0 {
             throw VideoIOError(.unreadableInput, path: path, reason: "bad codec parameters", ffmpegCode: result)
@@ -116,12 +118,17 @@ private final class DemuxedDecoder {
     }
 
     func decodeAll(maxFrames: Int?) throws -> RGBVideo {
-        guard let ic = formatContext, let c = codecContext, let pkt = packet else {
+        guard let ic = formatContext, let c = codecContext, let pkt = packet,
+              let stream = ic.pointee.streams[Int(streamIndex)] else {
             throw VideoIOError(.unreadableInput, path: path, reason: "decoder not set up")
         }
-        let stream = ic.pointee.streams[Int(streamIndex)]!
         let promised = Int(stream.pointee.nb_frames)
-        if promised > 0 { pixels.reserveCapacity(min(promised, maxFrames ?? promised) * 3 * Int(max(1, c.pointee.width)) * Int(max(1, c.pointee.height))) }
+        // Reserve what the header promises, but never trust a (possibly corrupt) header for more than 256 MB.
+        let frameBytes = 3 * max(1, Int(c.pointee.width)) * max(1, Int(c.pointee.height))
+        let expectedFrames = min(max(0, promised), maxFrames ?? Int.max)
+        if expectedFrames > 0, frameBytes <= (1 << 28) / expectedFrames {
+            pixels.reserveCapacity(expectedFrames * frameBytes)
+        }
         let end = cffmpeg_averror_eof()
         var packets = 0
         reading: while maxFrames.map({ frames < $0 }) ?? true {
