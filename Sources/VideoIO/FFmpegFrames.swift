@@ -1,0 +1,99 @@
+import CFFmpeg
+
+/// Small helpers over `AVFrame` and `SwsContext` shared by the writers and the reader.
+///
+/// `AVFrame.data` and `.linesize` import as 8-tuples; `sws_scale` wants C arrays, so the tuples are
+/// rebound in place (they have exactly that layout).
+enum FFmpegFrames {
+    /// Allocates a frame of `format` and size with its own (aligned, padded) buffers.
+    static func allocate(format: AVPixelFormat, width: Int, height: Int) -> UnsafeMutablePointer<AVFrame>? {
+        guard let frame = av_frame_alloc() else { return nil }
+        frame.pointee.format = format.rawValue
+        frame.pointee.width = Int32(width)
+        frame.pointee.height = Int32(height)
+        if av_frame_get_buffer(frame, 0) < 0 {
+            var optional: UnsafeMutablePointer<AVFrame>? = frame
+            av_frame_free(&optional)
+            return nil
+        }
+        // Start from zeros, padding included, so nothing downstream can depend on stale memory.
+        withUnsafeMutablePointer(to: &frame.pointee.buf) { buffers in
+            buffers.withMemoryRebound(to: UnsafeMutablePointer<AVBufferRef>?.self, capacity: 8) { list in
+                for i in 0..<8 {
+                    if let buffer = list[i], let data = buffer.pointee.data {
+                        data.initialize(repeating: 0, count: buffer.pointee.size)
+                    }
+                }
+            }
+        }
+        return frame
+    }
+
+    /// Converts all `rows` rows of `source` into `destination` with `context`.
+    @discardableResult
+    static func scale(_ context: OpaquePointer, from source: UnsafeMutablePointer<AVFrame>, rows: Int32,
+                      into destination: UnsafeMutablePointer<AVFrame>) -> Int32 {
+        withUnsafeMutablePointer(to: &source.pointee.data) { sourceData in
+            withUnsafeMutablePointer(to: &source.pointee.linesize) { sourceLines in
+                withUnsafeMutablePointer(to: &destination.pointee.data) { destinationData in
+                    withUnsafeMutablePointer(to: &destination.pointee.linesize) { destinationLines in
+                        sourceData.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                            sourceLines.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                                destinationData.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self,
+                                                                  capacity: 8) { dst in
+                                    destinationLines.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
+                                        sws_scale(context, src, srcStride, 0, rows, dst, dstStride)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies a `width`×`height` RGB24 picture stored contiguously at `rgb` into plane 0 of `frame`,
+    /// replicating the last column and row into any extra width or height the frame has.
+    static func copyPadded(rgb: UnsafePointer<UInt8>, width: Int, height: Int,
+                           into frame: UnsafeMutablePointer<AVFrame>) {
+        guard let base = frame.pointee.data.0 else { return }
+        let stride = Int(frame.pointee.linesize.0)
+        let frameWidth = Int(frame.pointee.width)
+        let frameHeight = Int(frame.pointee.height)
+        let rowBytes = width * 3
+        for y in 0..<frameHeight {
+            let sourceRow = rgb + min(y, height - 1) * rowBytes
+            let destinationRow = base + y * stride
+            destinationRow.update(from: sourceRow, count: rowBytes)
+            if frameWidth > width {
+                let last = sourceRow + (width - 1) * 3
+                for x in width..<frameWidth {
+                    destinationRow[x * 3] = last[0]
+                    destinationRow[x * 3 + 1] = last[1]
+                    destinationRow[x * 3 + 2] = last[2]
+                }
+            }
+        }
+    }
+
+    /// The pixel-format name FFmpeg uses, for messages.
+    static func name(of format: AVPixelFormat) -> String {
+        guard let name = av_get_pix_fmt_name(format) else { return "pixel format \(format.rawValue)" }
+        return String(cString: name)
+    }
+}
+
+/// Owns an FFmpeg frame and frees it at the end of its scope.
+final class OwnedFrame {
+    var pointer: UnsafeMutablePointer<AVFrame>?
+    init(_ pointer: UnsafeMutablePointer<AVFrame>?) { self.pointer = pointer }
+    deinit { av_frame_free(&pointer) }
+}
+
+/// Owns a scaler context and frees it at the end of its scope.
+final class OwnedScaler {
+    var context: OpaquePointer?
+    init(_ context: OpaquePointer? = nil) { self.context = context }
+    deinit { sws_freeContext(context) }
+}
