@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the transformer's training step and forward pass on a preset shape.",
         discussion: """
-        Presets: small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
+        Presets: videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
         16 channels, latent 8x8x8, 16 text tokens): a batch-8 AdamW training step (forward + backward + update)
         and a batch-1 forward, median of repeated runs. tiny — the same at 2 layers for a quick check.
 
@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
           tdm-video bench --preset small --json
         """)
 
-    @Option(help: "small | tiny")
+    @Option(help: "small | tiny | videoio")
     var preset: String = "small"
 
     @Option(help: "Timed repetitions of each measurement (the median is reported).")
@@ -27,13 +27,19 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["small", "tiny"].contains(preset) else {
-            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, tiny)")
+        guard ["small", "tiny", "videoio"].contains(preset) else {
+            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, tiny, videoio)")
         }
         guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
     }
 
     func run() throws {
+        if preset == "videoio" {
+            let r = try benchVideoIO(repeats: max(repeats, 20))
+            try report(["preset": preset, "write_read_ms": r.writeReadMs].merging(r.detail.mapValues { $0 as Any }) { a, _ in a },
+                       text: String(format: "write + read back a 16-frame 64x64 MP4: %.2f ms (median of %d)", r.writeReadMs, max(repeats, 20)))
+            return
+        }
         var cfg = CogVideoXConfig()
         cfg.numLayers = preset == "tiny" ? 2 : 6
         cfg.numAttentionHeads = 6
@@ -92,13 +98,19 @@ struct BenchCommand: ParsableCommand {
             "train_step_ms": trainMs, "forward_ms": fwdMs,
             "gflops_train": flopsTrain / (trainMs * 1e6), "gflops_forward": flopsFwd / (fwdMs * 1e6),
         ]
+        try report(result, text: """
+            preset \(preset): \(model.parameterCount) parameters, \(dm8.s) tokens (\(dm8.l) text + \(dm8.n) video), \(Compute.threads) threads, OpenBLAS \(Compute.blasCore) kernels
+            \(String(format: "train step (batch %d, AdamW): %8.2f ms  %6.1f GFLOP/s", trainBatch, trainMs, flopsTrain / (trainMs * 1e6)))
+            \(String(format: "forward    (batch 1):        %8.2f ms  %6.1f GFLOP/s", fwdMs, flopsFwd / (fwdMs * 1e6)))
+            """)
+    }
+
+    func report(_ result: [String: Any], text: String) throws {
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("preset \(preset): \(model.parameterCount) parameters, \(dm8.s) tokens (\(dm8.l) text + \(dm8.n) video), \(Compute.threads) threads, OpenBLAS \(Compute.blasCore) kernels")
-            print(String(format: "train step (batch %d, AdamW): %8.2f ms  %6.1f GFLOP/s", trainBatch, trainMs, flopsTrain / (trainMs * 1e6)))
-            print(String(format: "forward    (batch 1):        %8.2f ms  %6.1f GFLOP/s", fwdMs, flopsFwd / (fwdMs * 1e6)))
+            print(text)
         }
     }
 }

@@ -9,7 +9,7 @@ struct WorldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "world",
         abstract: "The embedded text-to-video world: render its clips, list its prompts, write its suites.",
-        subcommands: [WorldSuite.self, WorldPrompts.self])
+        subcommands: [WorldRender.self, WorldSuite.self, WorldPrompts.self])
 }
 
 struct WorldSuite: ParsableCommand {
@@ -63,5 +63,44 @@ struct WorldPrompts: ParsableCommand {
         if grammar { print(Grammar.help); return }
         var rng = RNG(seed: seed)
         for _ in 0..<max(0, count) { print(Grammar.prompt(WorldSplit.sampleTrainingScene(&rng))) }
+    }
+}
+
+struct WorldRender: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render the world's own clip for a prompt (the ground truth a model should produce).",
+        discussion: """
+        The prompt must be in the world's grammar (`tdm-video world prompts --grammar`). The output is an MP4,
+        or a PNG contact sheet / animated GIF when the file name ends in .png / .gif.
+
+        Example:
+          tdm-video world render "a red circle moving left, textured background" --seed 1 --out clip.mp4
+        """)
+
+    @Argument(help: "A prompt in the world's grammar.")
+    var prompt: String
+
+    @Option(help: "Layout seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output .mp4, .gif or .png (contact sheet).")
+    var out: String
+
+    @Option(help: "Width in pixels.") var width: Int = 32
+    @Option(help: "Height in pixels.") var height: Int = 32
+    @Option(help: "Frames.") var frames: Int = 16
+    @Option(help: "Frames per second.") var fps: Double = 8
+
+    func validate() throws {
+        guard (8...1024).contains(width), (8...1024).contains(height) else { throw ValidationError("--width and --height must be in 8...1024") }
+        guard (1...1024).contains(frames) else { throw ValidationError("--frames must be in 1...1024") }
+        guard fps > 0 && fps <= 240 else { throw ValidationError("--fps must be in (0, 240]") }
+    }
+
+    func run() throws {
+        let video = try WorldRenderer(width: width, height: height, frames: frames, fps: fps).render(prompt: prompt, seed: seed)
+        try writeClip(video, to: out, label: prompt)
+        print("wrote \(out)")
     }
 }
