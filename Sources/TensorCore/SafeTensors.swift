@@ -1,273 +1,308 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// The element types of the safetensors format that tdm-video reads and writes.
-public enum SafeTensorsDType: String, Sendable, CaseIterable {
-    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16", i64 = "I64", i32 = "I32", u8 = "U8", bool = "BOOL"
-
-    public var size: Int {
-        switch self {
-        case .f64, .i64: return 8
-        case .f32, .i32: return 4
-        case .f16, .bf16: return 2
-        case .u8, .bool: return 1
-        }
-    }
-}
-
-/// One stored tensor: its type, shape and raw little-endian bytes.
-public struct SafeTensor: Sendable, Equatable {
-    public var dtype: SafeTensorsDType
-    public var shape: [Int]
-    public var bytes: [UInt8]
-
-    public var count: Int { shape.reduce(1, *) }
-
-    public init(dtype: SafeTensorsDType, shape: [Int], bytes: [UInt8]) {
-        self.dtype = dtype
-        self.shape = shape
-        self.bytes = bytes
-    }
-
-    /// Float values stored as F32, F16 or BF16.
-    public init(floats: [Float], shape: [Int], as dtype: SafeTensorsDType = .f32) {
-        precondition([.f32, .f16, .bf16].contains(dtype), "SafeTensor(floats:) stores F32, F16 or BF16")
-        var b = [UInt8]()
-        b.reserveCapacity(floats.count * dtype.size)
-        for f in floats {
-            switch dtype {
-            case .f16: let h = HalfPrecision.f16Bits(f); b.append(UInt8(h & 0xFF)); b.append(UInt8(h >> 8))
-            case .bf16: let h = HalfPrecision.bf16Bits(f); b.append(UInt8(h & 0xFF)); b.append(UInt8(h >> 8))
-            default: let u = f.bitPattern; for s in stride(from: 0, to: 32, by: 8) { b.append(UInt8((u >> UInt32(s)) & 0xFF)) }
-            }
-        }
-        self.init(dtype: dtype, shape: shape, bytes: b)
-    }
-
-    public init(doubles: [Double], shape: [Int]) {
-        var b = [UInt8]()
-        b.reserveCapacity(doubles.count * 8)
-        for d in doubles { let u = d.bitPattern; for s in stride(from: 0, to: 64, by: 8) { b.append(UInt8((u >> UInt64(s)) & 0xFF)) } }
-        self.init(dtype: .f64, shape: shape, bytes: b)
-    }
-
-    public init(int64s: [Int64], shape: [Int]) {
-        var b = [UInt8]()
-        b.reserveCapacity(int64s.count * 8)
-        for d in int64s { let u = UInt64(bitPattern: d); for s in stride(from: 0, to: 64, by: 8) { b.append(UInt8((u >> UInt64(s)) & 0xFF)) } }
-        self.init(dtype: .i64, shape: shape, bytes: b)
-    }
-
-    @inline(__always) func u16(_ i: Int) -> UInt16 { UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8 }
-    @inline(__always) func u32(_ i: Int) -> UInt32 {
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[4 * i + k]) << UInt32(8 * k) }
-        return v
-    }
-    @inline(__always) func u64(_ i: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[8 * i + k]) << UInt64(8 * k) }
-        return v
-    }
-
-    /// The values as Float32, converted from any stored type.
-    public func floats() -> [Float] {
-        let n = bytes.count / dtype.size
-        switch dtype {
-        case .f32: return (0..<n).map { Float(bitPattern: u32($0)) }
-        case .f16: return (0..<n).map { HalfPrecision.float(f16: u16($0)) }
-        case .bf16: return (0..<n).map { HalfPrecision.float(bf16: u16($0)) }
-        case .f64: return (0..<n).map { Float(Double(bitPattern: u64($0))) }
-        case .i64: return (0..<n).map { Float(Int64(bitPattern: u64($0))) }
-        case .i32: return (0..<n).map { Float(Int32(bitPattern: u32($0))) }
-        case .u8, .bool: return bytes.map { Float($0) }
-        }
-    }
-
-    /// The values as Float64 (exact for F64; converted otherwise).
-    public func doubles() -> [Double] {
-        if dtype == .f64 { return (0..<(bytes.count / 8)).map { Double(bitPattern: u64($0)) } }
-        if dtype == .i64 { return int64s().map(Double.init) }
-        return floats().map(Double.init)
-    }
-
-    /// The values as Int64 (exact for integer types; floats are truncated toward zero when finite).
-    public func int64s() -> [Int64] {
-        switch dtype {
-        case .i64: return (0..<(bytes.count / 8)).map { Int64(bitPattern: u64($0)) }
-        case .i32: return (0..<(bytes.count / 4)).map { Int64(Int32(bitPattern: u32($0))) }
-        case .u8, .bool: return bytes.map { Int64($0) }
-        default: return doubles().map { $0.isFinite && abs($0) < 9.2e18 ? Int64($0) : 0 }
-        }
-    }
-}
-
-/// A malformed or unwritable safetensors file: names the file and the defect.
-public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
-    public enum Defect: Equatable, Sendable {
-        case unreadable(String)
-        case tooShort(Int)
-        case headerLength(UInt64, Int)
-        case headerNotJSON(String)
-        case badEntry(String, String)
-        case unknownDType(String, String)
-        case badShape(String, String)
-        case badOffsets(String, String)
-        case sizeMismatch(String, expected: Int, got: Int)
-        case overlap(String, String)
-        case unwritable(String)
-    }
-    public var source: String
-    public var defect: Defect
-
-    public var description: String {
-        let what: String
-        switch defect {
-        case .unreadable(let m): what = "cannot read the file (\(m))"
-        case .tooShort(let n): what = "file is \(n) bytes, shorter than the 8-byte header length"
-        case .headerLength(let n, let size): what = "header length \(n) runs past the end of the \(size)-byte file"
-        case .headerNotJSON(let m): what = "header is not a JSON object (\(m))"
-        case .badEntry(let k, let m): what = "tensor \"\(k)\": \(m)"
-        case .unknownDType(let k, let d): what = "tensor \"\(k)\": unknown dtype \"\(d)\""
-        case .badShape(let k, let m): what = "tensor \"\(k)\": bad shape (\(m))"
-        case .badOffsets(let k, let m): what = "tensor \"\(k)\": data_offsets \(m)"
-        case .sizeMismatch(let k, let e, let g): what = "tensor \"\(k)\": shape x dtype needs \(e) bytes, data_offsets give \(g)"
-        case .overlap(let a, let b): what = "tensors \"\(a)\" and \"\(b)\" overlap in the data section"
-        case .unwritable(let m): what = "cannot write (\(m))"
-        }
-        return "safetensors \(source): \(what)"
-    }
-}
-
-/// A safetensors file (Hugging Face's format): an 8-byte little-endian header length, a JSON header
-/// mapping names to dtype, shape and byte offsets, then the data. Every field is validated; malformed
-/// input throws `SafeTensorsError` and never traps.
+/// A safetensors file in memory: named tensors plus the `__metadata__` string map.
+///
+/// This is the format diffusers' `save_pretrained` writes (`diffusion_pytorch_model.safetensors`) and the one
+/// the reference fixtures use: an 8-byte little-endian header length N, N bytes of JSON header naming each
+/// tensor's dtype, shape and byte range, then the data region. Reading validates everything the reference
+/// `safetensors` library validates (and refuses what it refuses: gaps, overlaps, trailing bytes, duplicate
+/// names), so a file we accept is one PyTorch accepts, and a hostile file only ever yields a `SafeTensorsError`.
 public struct SafeTensorsFile: Sendable {
     public var tensors: [String: SafeTensor]
     public var metadata: [String: String]
 
-    public init(tensors: [String: SafeTensor], metadata: [String: String] = [:]) {
+    /// The header-length limit of the reference library; a longer header is refused before any allocation.
+    public static let maximumHeaderLength = 100_000_000
+
+    public init(tensors: [String: SafeTensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
     }
 
-    public subscript(name: String) -> SafeTensor? { tensors[name] }
-
-    public static func read(_ url: URL) throws -> SafeTensorsFile {
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw SafeTensorsError(source: url.path, defect: .unreadable(error.localizedDescription))
-        }
-        return try parse(data, source: url.path)
+    public subscript(name: String) -> SafeTensor? {
+        get { tensors[name] }
+        set { tensors[name] = newValue }
     }
 
-    public static func parse(_ data: Data, source: String) throws -> SafeTensorsFile {
-        func fail(_ d: SafeTensorsError.Defect) -> SafeTensorsError { SafeTensorsError(source: source, defect: d) }
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw fail(.tooShort(bytes.count)) }
-        var n: UInt64 = 0
-        for k in 0..<8 { n |= UInt64(bytes[k]) << UInt64(8 * k) }
-        guard n <= UInt64(bytes.count - 8) else { throw fail(.headerLength(n, bytes.count)) }
-        let headerEnd = 8 + Int(n)
-        let obj: Any
-        do { obj = try JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) } catch {
-            throw fail(.headerNotJSON("invalid JSON"))
+    /// The tensor names, sorted.
+    public var names: [String] { tensors.keys.sorted() }
+
+    // MARK: reading
+
+    /// Reads and validates the file at `url`. Errors name `url.path`.
+    public static func read(_ url: URL) throws(SafeTensorsError) -> SafeTensorsFile {
+        let path = url.path
+        let data = try readFile(path: path)
+        return try parse(data, source: path)
+    }
+
+    /// Parses and validates a whole safetensors file held in `data`; `source` names it in errors. The tensors
+    /// share `data`'s buffer (no copy of the tensor bytes).
+    public static func parse(_ data: Data, source: String) throws(SafeTensorsError) -> SafeTensorsFile {
+        func failure(_ defect: SafeTensorsError.Defect) -> SafeTensorsError {
+            SafeTensorsError(source: source, defect: defect)
         }
-        guard let header = obj as? [String: Any] else { throw fail(.headerNotJSON("top level is not an object")) }
-        let dataLen = bytes.count - headerEnd
+        let total = data.count
+        guard total >= 8 else { throw failure(.fileTooShort(byteCount: total)) }
+        let start = data.startIndex
+        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard headerLength <= UInt64(maximumHeaderLength) else {
+            throw failure(.headerTooLarge(length: headerLength, limit: maximumHeaderLength))
+        }
+        let length = Int(headerLength)
+        guard length <= total - 8 else {
+            throw failure(.headerPastEnd(length: headerLength, available: total - 8))
+        }
+        let header = Array(data[(start + 8)..<(start + 8 + length)])
+        let dataStart = start + 8 + length
+        let dataLength = total - 8 - length
+        let parsed = header.withUnsafeBytes { raw in
+            Result { () throws(SafeTensorsError) in try parseHeader(raw, dataLength: dataLength, source: source) }
+        }
+        let (entries, metadata) = try parsed.get()
+
         var tensors: [String: SafeTensor] = [:]
-        var metadata: [String: String] = [:]
-        var spans: [(Int, Int, String)] = []
-        for (name, value) in header {
-            if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw fail(.badEntry(name, "metadata is not an object")) }
-                for (k, v) in m {
-                    guard let s = v as? String else { throw fail(.badEntry(name, "metadata value for \"\(k)\" is not a string")) }
-                    metadata[k] = s
-                }
-                continue
-            }
-            guard let e = value as? [String: Any] else { throw fail(.badEntry(name, "entry is not an object")) }
-            guard let ds = e["dtype"] as? String else { throw fail(.badEntry(name, "missing or non-string \"dtype\"")) }
-            guard let dtype = SafeTensorsDType(rawValue: ds) else { throw fail(.unknownDType(name, ds)) }
-            guard let shapeAny = e["shape"] as? [Any] else { throw fail(.badEntry(name, "missing or non-array \"shape\"")) }
-            var shape: [Int] = []
-            for d in shapeAny {
-                guard let num = d as? NSNumber else { throw fail(.badShape(name, "non-integer dimension")) }
-                let dv = num.doubleValue
-                guard dv >= 0, dv == dv.rounded(), dv < 9.0e15 else { throw fail(.badShape(name, "dimension \(num)")) }
-                shape.append(Int(dv))
-            }
-            var count = 1
-            for d in shape {
-                let (r, o) = count.multipliedReportingOverflow(by: d)
-                guard !o else { throw fail(.badShape(name, "\(shape) overflows")) }
-                count = r
-            }
-            let (need, o2) = count.multipliedReportingOverflow(by: dtype.size)
-            guard !o2 else { throw fail(.badShape(name, "\(shape) overflows")) }
-            guard let offs = e["data_offsets"] as? [Any], offs.count == 2,
-                  let b0 = offs[0] as? NSNumber, let b1 = offs[1] as? NSNumber,
-                  b0.doubleValue >= 0, b1.doubleValue >= 0,
-                  b0.doubleValue == b0.doubleValue.rounded(), b1.doubleValue == b1.doubleValue.rounded(),
-                  b0.doubleValue < 9.0e15, b1.doubleValue < 9.0e15 else {
-                throw fail(.badOffsets(name, "must be two non-negative integers"))
-            }
-            let begin = Int(b0.doubleValue), end = Int(b1.doubleValue)
-            guard begin <= end else { throw fail(.badOffsets(name, "[\(begin), \(end)] begin after end")) }
-            guard end <= dataLen else { throw fail(.badOffsets(name, "[\(begin), \(end)] past the \(dataLen)-byte data section")) }
-            guard end - begin == need else { throw fail(.sizeMismatch(name, expected: need, got: end - begin)) }
-            spans.append((begin, end, name))
-            tensors[name] = SafeTensor(dtype: dtype, shape: shape,
-                                       bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)]))
-        }
-        spans.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        for i in 1..<max(1, spans.count) where spans[i].0 < spans[i - 1].1 && spans[i].1 > spans[i].0 {
-            throw fail(.overlap(spans[i - 1].2, spans[i].2))
+        tensors.reserveCapacity(entries.count)
+        for entry in entries {
+            let bytes = data[(dataStart + entry.begin)..<(dataStart + entry.end)]
+            tensors[entry.name] = SafeTensor(validated: entry.dtype, shape: entry.shape, count: entry.count, storage: bytes)
         }
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
-    /// The file's bytes: sorted keys, data in key order, header padded with spaces to 8 bytes.
-    public static func serialize(_ tensors: [(name: String, tensor: SafeTensor)], metadata: [String: String]) -> [UInt8] {
-        let sorted = tensors.sorted { $0.name < $1.name }
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var off = 0
-        for (name, t) in sorted {
-            header[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [off, off + t.bytes.count]] as [String: Any]
-            off += t.bytes.count
-        }
-        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)
-        while json.count % 8 != 0 { json.append(0x20) }
-        var out = [UInt8]()
-        out.reserveCapacity(8 + json.count + off)
-        let n = UInt64(json.count)
-        for k in 0..<8 { out.append(UInt8((n >> UInt64(8 * k)) & 0xFF)) }
-        out.append(contentsOf: json)
-        for (_, t) in sorted { out.append(contentsOf: t.bytes) }
-        return out
+    /// One validated header entry.
+    struct Entry {
+        var name: String
+        var dtype: SafeTensorsDType
+        var shape: [Int]
+        var count: Int
+        var begin: Int
+        var end: Int
     }
 
-    /// Writes atomically: a temporary file in the same folder, renamed over `url` when complete.
-    public static func write(_ tensors: [(name: String, tensor: SafeTensor)], metadata: [String: String], to url: URL) throws {
-        try AtomicFile.write(Data(serialize(tensors, metadata: metadata)), to: url) { m in
-            SafeTensorsError(source: url.path, defect: .unwritable(m))
+    /// Validates the JSON header against a data region of `dataLength` bytes.
+    static func parseHeader(
+        _ raw: UnsafeRawBufferPointer, dataLength: Int, source: String
+    ) throws(SafeTensorsError) -> (entries: [Entry], metadata: [String: String]) {
+        func failure(_ defect: SafeTensorsError.Defect) -> SafeTensorsError {
+            SafeTensorsError(source: source, defect: defect)
         }
+        guard String(validating: raw, as: UTF8.self) != nil else { throw failure(.headerNotUTF8) }
+        let json: SafeTensorsJSON.Value
+        do {
+            json = try SafeTensorsJSON.parse(raw)
+        } catch {
+            throw failure(.invalidJSON(reason: error.reason, offset: error.offset))
+        }
+        guard case .object(let members) = json else { throw failure(.headerNotObject) }
+
+        var seen = Set<String>()
+        var metadata: [String: String] = [:]
+        var entries: [Entry] = []
+        entries.reserveCapacity(members.count)
+        for member in members {
+            let name = member.key, value = member.value
+            guard seen.insert(name).inserted else { throw failure(.duplicateName(name)) }
+            if name == "__metadata__" {
+                metadata = try parseMetadata(value, failure: failure)
+                continue
+            }
+            entries.append(try parseEntry(name: name, value: value, dataLength: dataLength, failure: failure))
+        }
+        try checkLayout(entries, dataLength: dataLength, failure: failure)
+        return (entries, metadata)
+    }
+
+    private static func parseMetadata(
+        _ value: SafeTensorsJSON.Value, failure: (SafeTensorsError.Defect) -> SafeTensorsError
+    ) throws(SafeTensorsError) -> [String: String] {
+        switch value {
+        case .null:
+            return [:]
+        case .object(let members):
+            var metadata: [String: String] = [:]
+            for member in members {
+                let key = member.key, item = member.value
+                guard case .string(let text) = item else {
+                    throw failure(.invalidMetadata(reason: "value of \"\(key)\" is not a string"))
+                }
+                guard metadata.updateValue(text, forKey: key) == nil else {
+                    throw failure(.invalidMetadata(reason: "key \"\(key)\" appears more than once"))
+                }
+            }
+            return metadata
+        default:
+            throw failure(.invalidMetadata(reason: "not an object of strings"))
+        }
+    }
+
+    private static func parseEntry(
+        name: String, value: SafeTensorsJSON.Value, dataLength: Int,
+        failure: (SafeTensorsError.Defect) -> SafeTensorsError
+    ) throws(SafeTensorsError) -> Entry {
+        guard case .object(let fields) = value else { throw failure(.entryNotObject(tensor: name)) }
+        var dtypeValue: SafeTensorsJSON.Value?
+        var shapeValue: SafeTensorsJSON.Value?
+        var offsetsValue: SafeTensorsJSON.Value?
+        for member in fields {
+            let field = member.key, item = member.value
+            switch field {
+            case "dtype", "shape", "data_offsets":
+                let repeated: Bool
+                switch field {
+                case "dtype": repeated = dtypeValue != nil; dtypeValue = item
+                case "shape": repeated = shapeValue != nil; shapeValue = item
+                default: repeated = offsetsValue != nil; offsetsValue = item
+                }
+                if repeated {
+                    throw failure(.wrongFieldType(tensor: name, field: field, expected: "given once, not repeated"))
+                }
+            default:
+                continue  // unknown fields are ignored, as serde does for the reference library
+            }
+        }
+
+        // dtype
+        guard let dtypeValue else { throw failure(.missingField(tensor: name, field: "dtype")) }
+        guard case .string(let dtypeText) = dtypeValue else {
+            throw failure(.wrongFieldType(tensor: name, field: "dtype", expected: "a string"))
+        }
+        guard let dtype = SafeTensorsDType(rawValue: dtypeText) else {
+            throw failure(.unknownDType(tensor: name, dtype: dtypeText))
+        }
+
+        // shape
+        guard let shapeValue else { throw failure(.missingField(tensor: name, field: "shape")) }
+        guard case .array(let shapeItems) = shapeValue else {
+            throw failure(.wrongFieldType(tensor: name, field: "shape", expected: "an array of integers"))
+        }
+        var numbers: [SafeTensorsJSON.Number] = []
+        numbers.reserveCapacity(shapeItems.count)
+        for item in shapeItems {
+            guard case .number(let number) = item, number.isIntegerLiteral else {
+                throw failure(.wrongFieldType(tensor: name, field: "shape", expected: "an array of integers"))
+            }
+            numbers.append(number)
+        }
+        let shapeText = "[" + numbers.map(\.text).joined(separator: ", ") + "]"
+        var shape: [Int] = []
+        shape.reserveCapacity(numbers.count)
+        for number in numbers {
+            if number.text.hasPrefix("-") && number.integer.map({ $0 != 0 }) ?? true {
+                throw failure(.negativeDimension(tensor: name, shape: shapeText))
+            }
+        }
+        for number in numbers {
+            guard let dimension = number.integer else { throw failure(.shapeOverflow(tensor: name, shape: shapeText)) }
+            shape.append(dimension)
+        }
+        var count = 1
+        var overflowed = false
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            if overflow { overflowed = true } else { count = product }
+        }
+        if shape.contains(0) {
+            count = 0
+            overflowed = false
+        }
+        let (byteSize, sizeOverflow) = count.multipliedReportingOverflow(by: dtype.size)
+        if overflowed || sizeOverflow { throw failure(.shapeOverflow(tensor: name, shape: shapeText)) }
+
+        // data_offsets
+        guard let offsetsValue else { throw failure(.missingField(tensor: name, field: "data_offsets")) }
+        let offsetsExpectation = "an array of two integers [begin, end]"
+        guard case .array(let offsetItems) = offsetsValue, offsetItems.count == 2,
+              case .number(let beginNumber) = offsetItems[0], beginNumber.isIntegerLiteral,
+              case .number(let endNumber) = offsetItems[1], endNumber.isIntegerLiteral else {
+            throw failure(.wrongFieldType(tensor: name, field: "data_offsets", expected: offsetsExpectation))
+        }
+        let offsetsText = "[\(beginNumber.text), \(endNumber.text)]"
+        guard let begin = beginNumber.integer, let end = endNumber.integer, begin >= 0, end >= 0 else {
+            throw failure(.offsetsOutOfRange(tensor: name, offsets: offsetsText, dataLength: dataLength))
+        }
+        guard begin <= end else { throw failure(.beginAfterEnd(tensor: name, begin: begin, end: end)) }
+        guard end <= dataLength else {
+            throw failure(.offsetsOutOfRange(tensor: name, offsets: offsetsText, dataLength: dataLength))
+        }
+        guard end - begin == byteSize else {
+            throw failure(.sizeMismatch(tensor: name, expectedBytes: byteSize, actualBytes: end - begin))
+        }
+        return Entry(name: name, dtype: dtype, shape: shape, count: count, begin: begin, end: end)
+    }
+
+    /// The byte ranges must tile the data region exactly, as the reference library requires.
+    private static func checkLayout(
+        _ entries: [Entry], dataLength: Int, failure: (SafeTensorsError.Defect) -> SafeTensorsError
+    ) throws(SafeTensorsError) {
+        let ordered = entries.sorted { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var position = 0
+        var previous: String? = nil
+        for entry in ordered {
+            if entry.begin < position, let previous {
+                throw failure(.overlappingTensors(first: previous, second: entry.name))
+            }
+            if entry.begin > position {
+                throw failure(.unusedBytes(after: previous, begin: position, end: entry.begin))
+            }
+            position = entry.end
+            previous = entry.name
+        }
+        if position < dataLength {
+            throw failure(.unusedBytes(after: previous, begin: position, end: dataLength))
+        }
+    }
+
+    /// Reads a whole regular file with POSIX calls, so failures carry the system's reason and the path.
+    private static func readFile(path: String) throws(SafeTensorsError) -> Data {
+        func failure(_ what: String) -> SafeTensorsError {
+            SafeTensorsError(source: path, defect: .ioFailure(reason: "\(what): \(String(cString: strerror(errno)))"))
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure("cannot open") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw failure("cannot stat") }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw SafeTensorsError(source: path, defect: .ioFailure(reason: "not a regular file"))
+        }
+        let size = Int(status.st_size)
+        var data = Data(count: size)
+        var filled = 0
+        var readError: Int32 = 0
+        data.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            while filled < size {
+                let got = systemRead(descriptor, base + filled, min(size - filled, 1 << 30))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    readError = errno
+                    return
+                }
+                if got == 0 { break }  // the file shrank while reading; parse what is there
+                filled += got
+            }
+        }
+        if readError != 0 {
+            errno = readError
+            throw failure("cannot read")
+        }
+        if filled < size { data.count = filled }
+        return data
     }
 }
 
-/// Writing a file so that it is either complete or absent: temp file beside it, then rename.
-public enum AtomicFile {
-    public static func write(_ data: Data, to url: URL, error: (String) -> Error) throws {
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: data) else {
-            throw error("cannot create a file in \(dir.path)")
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let m = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw error("cannot rename into place: \(m)")
-        }
-    }
+/// `read(2)`, named apart from `SafeTensorsFile.read`.
+@inline(__always)
+func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(descriptor, buffer, count)
+    #else
+    return Darwin.read(descriptor, buffer, count)
+    #endif
 }

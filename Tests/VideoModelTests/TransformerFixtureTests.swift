@@ -50,8 +50,8 @@ import Testing
         var tensors = src.tensors
         tensors.removeValue(forKey: "proj_out.bias")
         tensors.removeValue(forKey: "norm_final.weight")
-        tensors["extra.weight"] = SafeTensor(floats: [1, 2], shape: [2], as: .f32)
-        tensors["patch_embed.proj.bias"] = SafeTensor(floats: [1, 2, 3], shape: [3], as: .f32)
+        tensors["extra.weight"] = try SafeTensor(floats: [1, 2], shape: [2], as: .f32)
+        tensors["patch_embed.proj.bias"] = try SafeTensor(floats: [1, 2, 3], shape: [3], as: .f32)
         let model = try CogVideoXTransformer(config: CogVideoXConfig.load(Fixtures.url("cogvideox-tiny-sincos/config.json")))
         do {
             try model.loadWeights(tensors, source: "mutated")

@@ -14,7 +14,7 @@ public struct Checkpoint {
     }
 
     public func write(to url: URL) throws {
-        let named = tensors.keys.sorted().map { k in (k, SafeTensor(floats: tensors[k]!, shape: [tensors[k]!.count], as: .f32)) }
+        let named = try tensors.keys.sorted().map { k in (k, try SafeTensor(floats: tensors[k]!, shape: [tensors[k]!.count], as: .f32)) }
         try SafeTensorsFile.write(named, metadata: state, to: url)
     }
 

@@ -70,10 +70,10 @@ extension CogVideoXTransformer {
     }
 
     /// The parameters as named tensors (diffusers' names and shapes), Float32 or half precision.
-    public func namedTensors(as dtype: SafeTensorsDType = .f32) -> [(name: String, tensor: SafeTensor)] {
-        layout.entries.map { e in
+    public func namedTensors(as dtype: SafeTensorsDType = .f32) throws -> [(name: String, tensor: SafeTensor)] {
+        try layout.entries.map { e in
             let values = Array(UnsafeBufferPointer(start: parameters.p + e.offset, count: e.count))
-            return (e.name, SafeTensor(floats: values, shape: e.shape, as: dtype))
+            return (e.name, try SafeTensor(floats: values, shape: e.shape, as: dtype))
         }
     }
 
@@ -87,7 +87,7 @@ extension CogVideoXTransformer {
         }
         var meta = metadata
         meta["format"] = "pt"
-        try SafeTensorsFile.write(namedTensors(as: dtype), metadata: meta,
+        try SafeTensorsFile.write(try namedTensors(as: dtype), metadata: meta,
                                   to: directory.appendingPathComponent(Self.weightsFileName))
         do {
             try config.jsonData().write(to: directory.appendingPathComponent("config.json"), options: .atomic)
