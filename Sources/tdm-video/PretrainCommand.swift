@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import ShapeWorld
+import TDMVideo
+import TensorCore
+
+/// `tdm-video pretrain`: train a CogVideoX-architecture teacher on the embedded world.
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Train a teacher on the embedded world (v-prediction on the CogVideoX-2b schedule).",
+        discussion: """
+        Writes DIR/checkpoint.safetensors every train.checkpoint_every steps (atomically), DIR/train_log.jsonl,
+        DIR/codec.json, and at the end the model package DIR/model (diffusers folder + codec + tdm_video.json,
+        EMA weights). --resume continues a killed run exactly (same data and noise streams).
+
+        Example:
+          tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
+          tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
+        """)
+
+    @Option(help: "A pretraining config (YAML).") var config: String
+    @Option(help: "Output folder.") var out: String
+    @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
+    @Flag(help: "No progress line.") var quiet = false
+    @Option(help: "Stop after this many steps of the schedule (for trials; the run can be resumed).") var stopAfter: Int?
+
+    func run() throws {
+        let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: config))
+        let outDir = URL(fileURLWithPath: out)
+        let trainer = try Pretrainer(config: cfg, outDir: outDir)
+        trainer.quiet = quiet
+        trainer.stopAfterStep = stopAfter
+        let source = WorldClipSource(renderer: WorldRenderer(width: cfg.data.width, height: cfg.data.height,
+                                                             frames: cfg.data.frames, fps: cfg.data.fps))
+        let r = try trainer.run(source: source, resume: resume)
+        print(String(format: "pretrain: %d steps, final loss %.4f, %d skipped, %.0f s", r.steps, r.finalLoss, r.badSteps, r.seconds))
+        guard r.steps >= cfg.train.steps else {
+            print("stopped early at step \(r.steps); continue with --resume")
+            return
+        }
+        let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+        let modelDir = outDir.appendingPathComponent("model")
+        try trainer.exportPackage(to: modelDir, recipe: ["config": text, "command": "tdm-video pretrain --config \(config) --out \(out)"])
+        print("wrote the teacher to \(modelDir.path)")
+    }
+}
