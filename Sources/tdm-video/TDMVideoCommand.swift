@@ -7,8 +7,8 @@ struct TDMVideoCommand: ParsableCommand {
         commandName: "tdm-video",
         abstract: "Distil, render and score few-step text-to-video models (CogVideoX architecture, TDM) on a CPU.",
         discussion: """
-        Exit codes: 0 success; 1 an error (bad input, I/O, failed check); 2 bad command-line usage;
+        Exit codes: 0 success; 1 an error (bad input, I/O, failed check); 64 bad command-line usage;
         3 a quality regression found by `score --baseline`.
         """,
-        subcommands: [PretrainCommand.self, VerifyCommand.self, BenchCommand.self, ConvertCommand.self, WorldCommand.self])
+        subcommands: [PretrainCommand.self, DistillCommand.self, SampleCommand.self, VerifyCommand.self, BenchCommand.self, ConvertCommand.self, WorldCommand.self])
 }

@@ -35,7 +35,7 @@ struct WorldSuite: ParsableCommand {
         let entries = which == "quick" ? WorldSplit.quickSuite() : WorldSplit.heldOutSuite()
         let url = URL(fileURLWithPath: out)
         try AtomicFile.write(try PromptSuite.encode(entries) + Data("\n".utf8), to: url) { m in
-            ValidationError("cannot write \(out): \(m)")
+            CLIError("cannot write \(out): \(m)")
         }
         print("wrote \(entries.count) prompts to \(out)")
     }

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import ShapeWorld
+import TDMVideo
+import TensorCore
+
+/// `tdm-video distill`: Trajectory Distribution Matching from a teacher package.
+struct DistillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Distil a few-step student from a teacher with TDM (data-free: the world's training prompts only).",
+        discussion: """
+        Writes DIR/checkpoint.safetensors (student, fake score and both optimisers) every
+        optim.checkpoint_every iterations, DIR/distill_log.jsonl, and at the end the student package DIR/student,
+        which samples on its K-step grid without guidance. --resume continues a killed run exactly.
+
+        Example:
+          tdm-video distill --config configs/distill.yaml --teacher models/teacher --out runs/student
+        """)
+
+    @Option(help: "A distillation config (YAML).") var config: String
+    @Option(help: "The teacher model package.") var teacher: String
+    @Option(help: "Output folder.") var out: String
+    @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
+    @Flag(help: "No progress line.") var quiet = false
+
+    func run() throws {
+        let cfg = try ConfigFile.load(DistillConfig.self, from: URL(fileURLWithPath: config))
+        let t = try ModelPackage.load(URL(fileURLWithPath: teacher))
+        let outDir = URL(fileURLWithPath: out)
+        let d = try Distiller(config: cfg, teacher: t, outDir: outDir)
+        d.quiet = quiet
+        let v = t.metadata.video
+        let source = WorldClipSource(renderer: WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps))
+        let r = try d.run(prompts: source, resume: resume)
+        print(String(format: "distill: %d iterations, generator loss %.4f, fake loss %.4f, %d skipped, %.0f s",
+                     r.iterations, r.last.generatorLoss, r.last.fakeLoss, r.badSteps, r.seconds))
+        let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+        let studentDir = outDir.appendingPathComponent("student")
+        try d.exportStudent(to: studentDir, recipe: ["config": text, "command": "tdm-video distill --config \(config) --teacher \(teacher) --out \(out)"])
+        print("wrote the student to \(studentDir.path)")
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import ShapeWorld
+import TDMVideo
+import TensorCore
+import VBenchLite
+import VideoIO
+
+/// `tdm-video sample`: render clips from prompts with a model package (teacher or student).
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Render MP4s from prompts with a model package, using its own sampling defaults.",
+        discussion: """
+        A teacher samples with 50 DDIM steps and guidance 6 (100 network evaluations); a TDM student with its
+        K-step grid and no guidance (K evaluations). --steps, --guidance and --scheduler override the defaults.
+        With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
+        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
+
+        Examples:
+          tdm-video sample --model models/teacher --prompt "a red circle moving left, plain background" --out clip.mp4
+          tdm-video sample --model models/student --prompts configs/suites/heldout_full_info.json --seeds 2 --out out/student
+        """)
+
+    @Option(help: "A model package folder.") var model: String
+    @Option(help: "One prompt.") var prompt: String?
+    @Option(help: "A suite JSON or a text file of prompts.") var prompts: String?
+    @Option(help: "Sampling steps (default: the model's).") var steps: Int?
+    @Option(help: "Classifier-free guidance scale (default: the model's; 1 disables it).") var guidance: Double?
+    @Option(help: "ddim | dpm (default: the model's).") var scheduler: String?
+    @Option(help: "Seed of the first clip; clip i of a prompt uses seed + i.") var seed: UInt64 = 0
+    @Option(help: "Clips per prompt with --prompts.") var seeds: Int = 1
+    @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
+    @Flag(help: "No progress line.") var quiet = false
+
+    func validate() throws {
+        guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
+        if let p = prompt {
+            guard !p.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--prompt is empty") }
+            guard p.count <= 2000 else { throw ValidationError("--prompt is \(p.count) characters; at most 2000") }
+        }
+        if let s = steps { guard (1...1000).contains(s) else { throw ValidationError("--steps must be in 1...1000") } }
+        if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
+        if let s = scheduler { guard ["ddim", "dpm"].contains(s) else { throw ValidationError("--scheduler must be ddim or dpm") } }
+        guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
+    }
+
+    /// Prompts from a suite JSON or a UTF-8 text file (one per line).
+    static func readPrompts(_ path: String) throws -> [String] {
+        let url = URL(fileURLWithPath: path)
+        if url.pathExtension.lowercased() == "json" { return try PromptSuite.load(url).map(\.promptEn) }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw CLIError("cannot read \(path): \(error.localizedDescription)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path) is not UTF-8 text") }
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else { throw CLIError("\(path) holds no prompts") }
+        return lines
+    }
+
+    func run() throws {
+        let pkg = try ModelPackage.load(URL(fileURLWithPath: model))
+        let pipe = VideoPipeline(pkg)
+        var o = pipe.defaults
+        if let s = steps { o.steps = s; o.timesteps = nil }
+        if let g = guidance { o.guidance = g }
+        if let s = scheduler { o.scheduler = s }
+        let v = pkg.metadata.video
+        func render(_ p: String, _ s: UInt64, _ label: String) throws -> RGBVideo {
+            let progress = ProgressLine(label: label, total: o.timesteps?.count ?? o.steps, quiet: quiet)
+            let px = try pipe.render(prompt: p, seed: s, options: o) { i, _ in progress.update(i) }
+            progress.finish()
+            return WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
+        }
+        let start = Date()
+        if let p = prompt {
+            try writeClip(try render(p, seed, "sample"), to: out, label: p)
+            print(String(format: "wrote %@ (%d network evaluations, %.2f s)", out, pipe.nfe(o), Date().timeIntervalSince(start)))
+            return
+        }
+        let list = try Self.readPrompts(prompts!)
+        let dir = URL(fileURLWithPath: out)
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw CLIError("cannot create \(out): \(error.localizedDescription)")
+        }
+        var n = 0
+        for (pi, p) in list.enumerated() {
+            for i in 0..<seeds {
+                let name = p.replacingOccurrences(of: "/", with: " ") + "-\(i).mp4"
+                try VideoWriter().write(try render(p, seed + UInt64(i), "[\(pi + 1)/\(list.count)]"), to: dir.appendingPathComponent(name))
+                n += 1
+            }
+        }
+        print(String(format: "wrote %d clips to %@ (%d network evaluations each, %.1f s)", n, out, pipe.nfe(o), Date().timeIntervalSince(start)))
+    }
+}
