@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TensorCore
 import VideoModel
+import ShapeWorld
 
 /// `tdm-video bench`: timings of the model (and of the I/O and scorer) in this release build.
 struct BenchCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the transformer's training step and forward pass on a preset shape.",
         discussion: """
-        Presets: videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
+        Presets: world — render 16-frame 32x32 training clips of the embedded world (median ms per clip). videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
         16 channels, latent 8x8x8, 16 text tokens): a batch-8 AdamW training step (forward + backward + update)
         and a batch-1 forward, median of repeated runs. tiny — the same at 2 layers for a quick check.
 
@@ -17,7 +18,7 @@ struct BenchCommand: ParsableCommand {
           tdm-video bench --preset small --json
         """)
 
-    @Option(help: "small | tiny | videoio")
+    @Option(help: "small | tiny | videoio | world")
     var preset: String = "small"
 
     @Option(help: "Timed repetitions of each measurement (the median is reported).")
@@ -27,13 +28,28 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["small", "tiny", "videoio"].contains(preset) else {
-            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, tiny, videoio)")
+        guard ["small", "tiny", "videoio", "world"].contains(preset) else {
+            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, tiny, videoio, world)")
         }
         guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
     }
 
     func run() throws {
+        if preset == "world" {
+            let source = WorldClipSource(renderer: WorldRenderer())
+            var rng = RNG(seed: 1)
+            var times: [Double] = []
+            for _ in 0..<(max(repeats, 20) * 10) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = source.sample(&rng)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            times.sort()
+            let med = times[times.count / 2]
+            try report(["preset": preset, "render_ms": med, "clips": times.count],
+                       text: String(format: "render one 16-frame 32x32 world clip: %.3f ms (median of %d)", med, times.count))
+            return
+        }
         if preset == "videoio" {
             let r = try benchVideoIO(repeats: max(repeats, 20))
             try report(["preset": preset, "write_read_ms": r.writeReadMs].merging(r.detail.mapValues { $0 as Any }) { a, _ in a },
