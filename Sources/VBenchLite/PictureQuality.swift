@@ -112,7 +112,9 @@ struct PictureMeasures {
 /// The imaging quality proxy for one frame, on MUSIQ's 0–100 scale as VBench's per-video results are.
 ///
 /// Starts from 72 (the top of VBench's typical 0.55–0.72 range, a clean sharp picture) and subtracts
-/// documented penalties: blur 25·(1 − acutance); noise 2 per grey level of Immerkær σ above 1.5;
+/// documented penalties: blur 25·(1 − acutance); noise 35·(1 − exp(−(σ − 1.5)/12)) for Immerkær σ
+/// above 1.5 (about 2 points per grey level at first, saturating at 35: pixel-scale texture such as
+/// ffmpeg's `life` is indistinguishable from noise for this estimator and must not reach 0);
 /// blocking 15 per unit of blockiness above 1.1; clipping 20 per unit of clipped fraction above 0.25.
 /// Clamped to [0, 100]. The constants set the scale of each defect so that a mild one (σ = 5 noise,
 /// a 1-pixel Gaussian blur) costs several points; they are not fitted to MUSIQ.
@@ -120,7 +122,7 @@ enum ImagingQualityProxy {
     static func frameScore(_ m: PictureMeasures) -> Double {
         var q = 72.0
         q -= 25 * (1 - m.acutance)
-        q -= 2 * max(0, m.noiseSigma - 1.5)
+        q -= 35 * (1 - exp(-max(0, m.noiseSigma - 1.5) / 12))
         q -= 15 * max(0, m.blockiness - 1.1)
         q -= 20 * max(0, m.clipped - 0.25)
         return min(100, max(0, q))
@@ -131,7 +133,7 @@ enum ImagingQualityProxy {
 ///
 /// A linear model on handcrafted features, centred on VBench's typical 0.4–0.7 range: 0.40 plus
 /// colourfulness 0.10·min(M/80, 1), contrast 0.08·min(σ/0.25, 1), exposure 0.07·(1 − 2|μ − 0.5|),
-/// sharpness 0.05·acutance, minus 0.01 per grey level of noise σ above 1.5 and 0.1 per unit of clipped
+/// sharpness 0.05·acutance, minus a saturating noise penalty 0.12·(1 − exp(−(σ − 1.5)/12)) and 0.1 per unit of clipped
 /// fraction above 0.25. Clamped to [0, 1]. It reads picture properties, not beauty: it is the weakest
 /// quality proxy (docs/vbench.md §4).
 enum AestheticQualityProxy {
@@ -141,7 +143,7 @@ enum AestheticQualityProxy {
         q += 0.08 * min(m.contrast / 0.25, 1)
         q += 0.07 * (1 - 2 * abs(m.meanLuma - 0.5))
         q += 0.05 * m.acutance
-        q -= 0.01 * max(0, m.noiseSigma - 1.5)
+        q -= 0.12 * (1 - exp(-max(0, m.noiseSigma - 1.5) / 12))
         q -= 0.1 * max(0, m.clipped - 0.25)
         return min(1, max(0, q))
     }
