@@ -153,7 +153,7 @@ public struct ScoreReport: Codable, Sendable, Equatable {
             guard VBenchDimension(rawValue: k) != nil else {
                 throw ScoreError("\(source): unknown dimension \"\(k)\" (expected one of \(VBenchDimension.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            if let arr = v as? [Any], let first = arr.first, let num = first as? NSNumber, !(first is Bool) {
+            if let arr = v as? [Any], let first = arr.first, let num = first as? NSNumber {
                 out[k] = num.doubleValue
             } else if let num = v as? NSNumber {
                 out[k] = num.doubleValue
