@@ -21,8 +21,8 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
+# One release build serves the tests and the CLI tests (swift test builds the executable too).
 test: deps
-	$(SWIFT) build -c release --product tdm-video
 	$(SWIFT) test -c release
 
 demo: build

@@ -29,7 +29,7 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "VideoModel", dependencies: ["TensorCore"], swiftSettings: fast),
-        .target(name: "ShapeWorld", dependencies: ["VideoIO", "VBenchLite"], swiftSettings: fast),
+        .target(name: "ShapeWorld", dependencies: ["TensorCore", "VideoIO", "VBenchLite"], swiftSettings: fast),
         .target(name: "VideoIO", dependencies: ["CFFmpeg"], swiftSettings: fast),
         .target(name: "VBenchLite", dependencies: ["VideoIO"], swiftSettings: fast),
         .target(name: "TDMVideo",

@@ -16,6 +16,16 @@ enum FFmpegFrames {
             av_frame_free(&optional)
             return nil
         }
+        // Start from zeros, padding included, so nothing downstream can depend on stale memory.
+        withUnsafeMutablePointer(to: &frame.pointee.buf) { buffers in
+            buffers.withMemoryRebound(to: UnsafeMutablePointer<AVBufferRef>?.self, capacity: 8) { list in
+                for i in 0..<8 {
+                    if let buffer = list[i], let data = buffer.pointee.data {
+                        data.initialize(repeating: 0, count: buffer.pointee.size)
+                    }
+                }
+            }
+        }
         return frame
     }
 

@@ -10,11 +10,11 @@ public func writeGIF(_ video: RGBVideo, to url: URL) throws {
 /// chat window without a video player.
 ///
 /// GIF holds at most 256 colours. Rather than FFmpeg's two-pass palettegen/paletteuse filters (which
-/// need libavfilter), frames are mapped to one fixed 6×7×6 colour cube (252 colours, green finest
-/// because the eye is most sensitive to it) with 4×4 ordered dithering. A fixed palette and ordered
-/// dither keep still areas identical from frame to frame, so the preview does not shimmer and the
-/// encoder's inter-frame transparency works. Frame delays are in GIF's centiseconds, rounded so the
-/// total duration tracks `frameCount / fps`.
+/// need libavfilter), one palette is fitted to the whole clip by median cut (`MedianCutPalette`) and
+/// every pixel takes its nearest palette colour, without dithering. One palette for all frames keeps
+/// still areas identical from frame to frame, so the preview does not shimmer and the encoder's
+/// inter-frame transparency works. Frame delays are in GIF's centiseconds, rounded so the total
+/// duration tracks `frameCount / fps`.
 public struct GIFWriter: Sendable {
     /// Used only when the clip's own `fps` is not a positive finite number.
     public var fallbackFPS: Double
@@ -70,6 +70,7 @@ public struct GIFWriter: Sendable {
         guard let picture = frame.pointer else {
             throw VideoIOError(.encodingFailed, path: path, reason: "cannot allocate a palette frame")
         }
+        let palette = MedianCutPalette(fitting: video)
         try video.pixels.withUnsafeBufferPointer { pixels in
             for index in 0..<video.frameCount {
                 let writable = av_frame_make_writable(picture)
@@ -77,8 +78,8 @@ public struct GIFWriter: Sendable {
                     throw VideoIOError(.encodingFailed, path: path, reason: "cannot reuse the frame buffer",
                                        ffmpegCode: writable)
                 }
-                GIFWriter.quantise(pixels.baseAddress! + index * video.frameSize, width: video.width,
-                                   height: video.height, into: picture)
+                GIFWriter.fill(picture, from: pixels.baseAddress! + index * video.frameSize, width: video.width,
+                               height: video.height, palette: palette)
                 picture.pointee.pts = ticks[index]
                 try muxer.encode(picture, duration: ticks[index + 1] - ticks[index])
             }
@@ -97,57 +98,21 @@ public struct GIFWriter: Sendable {
         return ticks
     }
 
-    static let levels = (red: 6, green: 7, blue: 6)
-
-    /// 4×4 Bayer thresholds in (0, 1).
-    private static let bayer: [Float] = [0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5].map { ($0 + 0.5) / 16 }
-
-    /// Per channel, per Bayer cell, per 8-bit value: the dithered level index.
-    private static let tables: (red: [UInt8], green: [UInt8], blue: [UInt8]) = (
-        table(levels.red), table(levels.green), table(levels.blue))
-
-    private static func table(_ count: Int) -> [UInt8] {
-        var table = [UInt8](repeating: 0, count: 16 * 256)
-        for cell in 0..<16 {
-            for value in 0..<256 {
-                let scaled = Float(value) * Float(count - 1) / 255
-                table[cell * 256 + value] = UInt8(min(count - 1, Int(scaled + bayer[cell])))
-            }
-        }
-        return table
-    }
-
-    /// Maps one RGB frame to palette indices and writes the palette (ARGB words) into `frame.data[1]`.
-    static func quantise(_ rgb: UnsafePointer<UInt8>, width: Int, height: Int, into frame: UnsafeMutablePointer<AVFrame>) {
+    /// Writes the palette (ARGB words, opaque) into `frame.data[1]` and the indices of one RGB frame into
+    /// plane 0, row by row at the frame's stride.
+    static func fill(_ frame: UnsafeMutablePointer<AVFrame>, from rgb: UnsafePointer<UInt8>, width: Int, height: Int,
+                     palette: MedianCutPalette) {
         guard let indices = frame.pointee.data.0, let paletteBytes = frame.pointee.data.1 else { return }
         let stride = Int(frame.pointee.linesize.0)
-        let (nr, ng, nb) = levels
-        paletteBytes.withMemoryRebound(to: UInt32.self, capacity: 256) { palette in
+        paletteBytes.withMemoryRebound(to: UInt32.self, capacity: 256) { words in
             for i in 0..<256 {
-                let r = i / (ng * nb), g = (i / nb) % ng, b = i % nb
-                guard r < nr else { palette[i] = 0xFF00_0000; continue }
-                let red = UInt32((r * 255 + (nr - 1) / 2) / (nr - 1))
-                let green = UInt32((g * 255 + (ng - 1) / 2) / (ng - 1))
-                let blue = UInt32((b * 255 + (nb - 1) / 2) / (nb - 1))
-                palette[i] = 0xFF00_0000 | red << 16 | green << 8 | blue
+                guard i < palette.colours.count else { words[i] = 0xFF00_0000; continue }
+                let (r, g, b) = palette.colours[i]
+                words[i] = 0xFF00_0000 | UInt32(r) << 16 | UInt32(g) << 8 | UInt32(b)
             }
         }
-        tables.red.withUnsafeBufferPointer { redTable in
-            tables.green.withUnsafeBufferPointer { greenTable in
-                tables.blue.withUnsafeBufferPointer { blueTable in
-                    for y in 0..<height {
-                        let source = rgb + y * width * 3
-                        let row = indices + y * stride
-                        for x in 0..<width {
-                            let cell = ((y & 3) << 2 | (x & 3)) << 8
-                            let r = Int(redTable[cell + Int(source[x * 3])])
-                            let g = Int(greenTable[cell + Int(source[x * 3 + 1])])
-                            let b = Int(blueTable[cell + Int(source[x * 3 + 2])])
-                            row[x] = UInt8((r * ng + g) * nb + b)
-                        }
-                    }
-                }
-            }
+        for y in 0..<height {
+            palette.map(rgb + y * width * 3, count: width, into: indices + y * stride)
         }
     }
 }

@@ -79,7 +79,10 @@ final class MuxedEncoder {
         let ignoredMuxerOptions = MuxedEncoder.keys(of: muxerDictionary)
         av_dict_free(&muxerDictionary)
         if result < 0 {
-            throw VideoIOError(.encodingFailed, path: displayPath, reason: "cannot write the container header",
+            let container = String(cString: oc.pointee.oformat.pointee.name)
+            throw VideoIOError(.encodingFailed, path: displayPath,
+                               reason: "cannot start the \(container) container with \(String(cString: codec.pointee.name)) "
+                                   + "video (does the file name's container accept it?)",
                                ffmpegCode: result)
         }
         if !ignoredMuxerOptions.isEmpty {

@@ -12,7 +12,7 @@ import Foundation
 ///   raw streams), the stream's average rate is used, else its base rate, else 25 (FFmpeg's default).
 /// - Files written by `VideoWriter` from odd-sized clips are cropped back to their recorded size.
 /// - If a stream changes size midway, later frames are scaled to the first frame's size.
-/// - A packet the decoder rejects, or an MP4 whose index promises more frames than can be decoded, is an
+/// - A packet the decoder rejects, or an MP4 whose index lists more frames than can be read, is an
 ///   error: a corrupt clip should not be scored as if it were whole.
 public enum VideoReader {
     /// Decodes the best video stream of `url`, at most `maxFrames` frames when given.
@@ -81,7 +81,9 @@ private final class DemuxedDecoder {
         }
         codecContext = c
         packet = pkt
-        let stream = ic.pointee.streams[Int(index)]!
+        guard let stream = ic.pointee.streams[Int(index)] else {
+            throw VideoIOError(.unreadableInput, path: path, reason: "the video stream has no parameters")
+        }
         result = avcodec_parameters_to_context(c, stream.pointee.codecpar)
         if result < 0 {
             throw VideoIOError(.unreadableInput, path: path, reason: "bad codec parameters", ffmpegCode: result)
@@ -116,12 +118,17 @@ private final class DemuxedDecoder {
     }
 
     func decodeAll(maxFrames: Int?) throws -> RGBVideo {
-        guard let ic = formatContext, let c = codecContext, let pkt = packet else {
+        guard let ic = formatContext, let c = codecContext, let pkt = packet,
+              let stream = ic.pointee.streams[Int(streamIndex)] else {
             throw VideoIOError(.unreadableInput, path: path, reason: "decoder not set up")
         }
-        let stream = ic.pointee.streams[Int(streamIndex)]!
         let promised = Int(stream.pointee.nb_frames)
-        if promised > 0 { pixels.reserveCapacity(min(promised, maxFrames ?? promised) * 3 * Int(max(1, c.pointee.width)) * Int(max(1, c.pointee.height))) }
+        // Reserve what the header promises, but never trust a (possibly corrupt) header for more than 256 MB.
+        let frameBytes = 3 * max(1, Int(c.pointee.width)) * max(1, Int(c.pointee.height))
+        let expectedFrames = min(max(0, promised), maxFrames ?? Int.max)
+        if expectedFrames > 0, frameBytes <= (1 << 28) / expectedFrames {
+            pixels.reserveCapacity(expectedFrames * frameBytes)
+        }
         let end = cffmpeg_averror_eof()
         var packets = 0
         reading: while maxFrames.map({ frames < $0 }) ?? true {
@@ -136,8 +143,14 @@ private final class DemuxedDecoder {
             guard pkt.pointee.stream_index == streamIndex else { continue }
             packets += 1
             recordTiming(pkt)
-            let sent = avcodec_send_packet(c, pkt)
-            if sent < 0 && sent != cffmpeg_eagain() {
+            var sent = avcodec_send_packet(c, pkt)
+            if sent == cffmpeg_eagain() {
+                // The decoder wants its output taken first; then it accepts the packet.
+                try receiveFrames(maxFrames: maxFrames)
+                if let maxFrames, frames >= maxFrames { break reading }
+                sent = avcodec_send_packet(c, pkt)
+            }
+            if sent < 0 {
                 throw VideoIOError(.unreadableInput, path: path,
                                    reason: "the decoder rejected packet \(packets) (corrupt data?)", ffmpegCode: sent)
             }
@@ -153,11 +166,13 @@ private final class DemuxedDecoder {
         guard frames > 0 else {
             throw VideoIOError(.unreadableInput, path: path, reason: "the file contains no decodable video frames")
         }
-        // The MP4 index knows exactly how many frames the file should hold; fewer means damage.
+        // The MP4 index knows exactly how many frames (samples) the file holds; the demuxer skips the ones
+        // whose bytes are missing, so fewer packets means a damaged file. Packets, not decoded frames, are
+        // compared: an edit list may legitimately hide decoded frames.
         let isMP4 = String(cString: ic.pointee.iformat.pointee.name).contains("mp4")
-        if isMP4, maxFrames == nil, promised > 0, frames < promised {
+        if isMP4, maxFrames == nil, promised > 0, packets < promised {
             throw VideoIOError(.unreadableInput, path: path,
-                               reason: "only \(frames) of the \(promised) frames the file lists could be decoded "
+                               reason: "only \(packets) of the \(promised) frames the file lists could be read "
                                    + "(truncated or corrupt file?)")
         }
         return RGBVideo(width: width, height: height, fps: frameRate(stream), pixels: pixels)

@@ -7,7 +7,8 @@ import Foundation
 /// Rules, chosen once and kept:
 /// - **Frame rate:** the clip's own `video.fps` is used. The writer's `fps` applies only to clips whose
 ///   `fps` is not a positive finite number.
-/// - **Codec:** H.264 (libx264, `preset veryfast`, the given CRF) when available, else MPEG-4 Part 2 at a
+/// - **Codec:** H.264 (libx264, `preset veryfast`, the given CRF, macroblock-tree rate control off so
+///   output bytes are reproducible) when available, else MPEG-4 Part 2 at a
 ///   fixed quantiser derived from the CRF (`max(2, crf / 6)`, so CRF 18 gives q 3). Pixels are yuv420p
 ///   with BT.709 limited-range colour, tagged as such, so browsers and players agree on colours.
 /// - **Odd sizes:** yuv420p needs even dimensions, so the picture is padded to even by repeating the last
@@ -132,10 +133,20 @@ public struct VideoWriter: Sendable {
         switch encoder {
         case .h264(let c):
             codec = c
-            options = [("preset", "veryfast"), ("crf", String(crf))]
+            // mbtree off: on tiny frames libx264's macroblock-tree rate control reads uninitialised memory
+            // (the ffmpeg command line's own 64x64 output changes with MALLOC_PERTURB_), so the same clip
+            // could encode to different bytes. Without it, equal clips give equal files.
+            options = [("preset", "veryfast"), ("crf", String(crf)), ("x264-params", "mbtree=0")]
         case .mpeg4(let c):
             codec = c
             quantiser = Int32(max(2, crf / 6))
+        }
+        // 0 means the container definitely cannot carry the codec (e.g. a `.wav` name); a negative answer
+        // means the muxer does not say, and the header write below will tell.
+        if avformat_query_codec(format, codec.pointee.id, FF_COMPLIANCE_NORMAL) == 0 {
+            throw VideoIOError(.invalidInput, path: path,
+                               reason: "the \(String(cString: format.pointee.name)) container chosen from the file "
+                                   + "name cannot hold \(String(cString: codec.pointee.name)) video; use .mp4")
         }
         var metadata: [(String, String)] = []
         if evenWidth != video.width || evenHeight != video.height {

@@ -10,5 +10,5 @@ struct TDMVideoCommand: ParsableCommand {
         Exit codes: 0 success; 1 an error (bad input, I/O, failed check); 2 bad command-line usage;
         3 a quality regression found by `score --baseline`.
         """,
-        subcommands: [ScoreCommand.self])
+        subcommands: [VerifyCommand.self, BenchCommand.self, ConvertCommand.self, WorldCommand.self, ScoreCommand.self])
 }

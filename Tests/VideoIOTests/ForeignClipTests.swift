@@ -70,6 +70,24 @@ import Testing
         #expect(clip.fps == 25)
     }
 
+    @Test func editListTrimmedMP4ReadsLikeFFprobe() throws {
+        // A stream copy that starts between keyframes keeps the earlier frames and hides them with an
+        // edit list: fewer frames decode than the index lists, and that is not damage.
+        let dir = try TestSupport.temporaryDirectory()
+        defer { TestSupport.cleanup(dir) }
+        let source = try make("testsrc2=size=64x48:rate=10", frames: 40,
+                              encoder: ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "40"],
+                              name: "source.mp4", in: dir)
+        let trimmed = dir.appendingPathComponent("trimmed.mp4")
+        try TestSupport.run("/usr/bin/ffmpeg", ["-v", "error", "-nostdin", "-y", "-ss", "1.5", "-i", source.path,
+                                                "-c", "copy", trimmed.path])
+        let probe = try TestSupport.probe(trimmed)
+        let expected = Int(probe["nb_read_frames"] ?? "") ?? -1
+        let clip = try VideoReader.read(trimmed)
+        #expect(expected > 0 && expected < 40)
+        #expect(clip.frameCount == expected, "ffprobe decodes \(expected) frames")
+    }
+
     @Test func animatedGIFFromTestsrc2() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { TestSupport.cleanup(dir) }

@@ -137,6 +137,20 @@ import Testing
         #expect(try VideoReader.read(url).fps == 5)
     }
 
+    @Test func sameClipGivesTheSameBytes() throws {
+        // Reproducible renders: libx264's macroblock tree (off in the writer) made tiny clips vary.
+        let dir = try TestSupport.temporaryDirectory()
+        defer { TestSupport.cleanup(dir) }
+        let clip = TestSupport.movingClip()
+        var files: [Data] = []
+        for i in 0..<4 {
+            let url = dir.appendingPathComponent("same\(i).mp4")
+            try VideoWriter().write(clip, to: url)
+            files.append(try Data(contentsOf: url))
+        }
+        #expect(Set(files).count == 1, "sizes \(files.map(\.count))")
+    }
+
     @Test func concurrentWritesAndReadsAreIndependent() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { TestSupport.cleanup(dir) }

@@ -1,1 +1,0 @@
-// ShapeWorld module: see docs/ and ../shared/docs/design.md for what it holds.

@@ -1,0 +1,138 @@
+import Foundation
+import TensorCore
+import VBenchLite
+
+/// The fixed train / held-out split of attribute combinations, the training sampler, and the
+/// prompt suites with VBench-style auxiliary info.
+///
+/// Held out (never produced by the training sampler), by a fixed arithmetic rule on the attributes'
+/// indices, about one combination in seven of each kind:
+/// - one object moving (or still): (colour + 2·shape + 3·motion) mod 7 = 3;
+/// - one still object under a moving camera: (colour + 2·shape + 3·camera) mod 7 = 5;
+/// - two objects: (colourA + 3·shapeA + 5·relation + 2·colourB + shapeB) mod 7 = 3.
+/// Every single colour, shape, motion, camera motion and relation still appears in training.
+public enum WorldSplit {
+    static func idx<T: CaseIterable & Equatable>(_ v: T) -> Int { Array(T.allCases).firstIndex(of: v)! }
+
+    public static func isHeldOut(_ s: SceneSpec) -> Bool {
+        if s.objects.count == 2, let r = s.relation {
+            let a = s.objects[0], b = s.objects[1]
+            return (idx(a.color) + 3 * idx(a.shape) + 5 * idx(r) + 2 * idx(b.color) + idx(b.shape)) % 7 == 3
+        }
+        let o = s.objects[0]
+        if s.camera != .still { return (idx(o.color) + 2 * idx(o.shape) + 3 * idx(s.camera)) % 7 == 5 }
+        return (idx(o.color) + 2 * idx(o.shape) + 3 * idx(o.motion)) % 7 == 3
+    }
+
+    static func pick<T: CaseIterable>(_ rng: inout RNG, _: T.Type) -> T {
+        let all = Array(T.allCases)
+        return all[rng.int(0, all.count)]
+    }
+
+    /// A random scene of one of the three kinds (45% moving object, 25% camera motion, 30% two
+    /// objects), from the training side of the split.
+    public static func sampleTrainingScene(_ rng: inout RNG) -> SceneSpec {
+        while true {
+            let kind = rng.uniform()
+            var s: SceneSpec
+            if kind < 0.45 {
+                s = SceneSpec(objects: [SceneObject(pick(&rng, WorldColor.self), pick(&rng, WorldShape.self), pick(&rng, ObjectMotion.self))],
+                              background: pick(&rng, Background.self))
+            } else if kind < 0.70 {
+                let cams = CameraMotion.allCases.filter { $0 != .still }
+                s = SceneSpec(objects: [SceneObject(pick(&rng, WorldColor.self), pick(&rng, WorldShape.self))],
+                              camera: cams[rng.int(0, cams.count)], background: rng.uniform() < 0.7 ? .textured : .gradient)
+            } else {
+                let a = SceneObject(pick(&rng, WorldColor.self), pick(&rng, WorldShape.self))
+                var b = SceneObject(pick(&rng, WorldColor.self), pick(&rng, WorldShape.self))
+                while b.shape == a.shape { b.shape = pick(&rng, WorldShape.self) }
+                s = SceneSpec(objects: [a, b], relation: pick(&rng, Relation.self), background: pick(&rng, Background.self))
+            }
+            if !isHeldOut(s) { return s }
+        }
+    }
+
+    /// VBench-style entry for a scene: the dimensions it can be judged on and their aux info.
+    public static func entry(_ s: SceneSpec) -> PromptEntry {
+        let prompt = Grammar.prompt(s)
+        let facts = WorldFacts(objects: s.objects.map { .init(color: $0.color.rawValue, shape: $0.shape.rawValue, motion: $0.motion.rawValue) },
+                               relationship: s.relation?.rawValue, cameraMotion: s.camera.vbenchName,
+                               background: s.background.rawValue)
+        var aux = AuxiliaryInfo(world: facts)
+        var dims = ["subject_consistency", "background_consistency", "temporal_flickering", "motion_smoothness",
+                    "dynamic_degree", "aesthetic_quality", "imaging_quality", "overall_consistency"]
+        if s.objects.count == 2, let r = s.relation {
+            let a = s.objects[0], b = s.objects[1]
+            aux.multipleObjects = ObjectInfo(object: "\(a.shape.rawValue) and \(b.shape.rawValue)")
+            aux.spatialRelationship = SpatialInfo(.init(objectA: a.shape.rawValue, objectB: b.shape.rawValue, relationship: r.rawValue))
+            dims += ["multiple_objects", "spatial_relationship"]
+        } else {
+            let o = s.objects[0]
+            aux.color = ColorInfo(color: o.color.rawValue)
+            aux.objectClass = ObjectInfo(object: o.shape.rawValue)
+            aux.temporalStyle = TemporalStyleInfo(cameraMotion: s.camera.vbenchName, objectMotion: o.motion.rawValue)
+            dims += ["color", "object_class", "temporal_style"]
+        }
+        return PromptEntry(promptEn: prompt, dimension: dims, auxiliaryInfo: aux)
+    }
+
+    /// Every held-out combination, in a fixed order.
+    static func allHeldOut() -> (moving: [SceneSpec], camera: [SceneSpec], pairs: [SceneSpec]) {
+        var moving: [SceneSpec] = [], camera: [SceneSpec] = [], pairs: [SceneSpec] = []
+        for c in WorldColor.allCases { for sh in WorldShape.allCases {
+            for m in ObjectMotion.allCases {
+                let s = SceneSpec(objects: [SceneObject(c, sh, m)], background: .plain)
+                if isHeldOut(s) { moving.append(s) }
+            }
+            for cam in CameraMotion.allCases where cam != .still {
+                let s = SceneSpec(objects: [SceneObject(c, sh)], camera: cam, background: .textured)
+                if isHeldOut(s) { camera.append(s) }
+            }
+        } }
+        for ca in WorldColor.allCases { for sa in WorldShape.allCases { for r in Relation.allCases {
+            for cb in WorldColor.allCases { for sb in WorldShape.allCases where sb != sa {
+                let s = SceneSpec(objects: [SceneObject(ca, sa), SceneObject(cb, sb)], relation: r, background: .plain)
+                if isHeldOut(s) { pairs.append(s) }
+            } }
+        } } }
+        return (moving, camera, pairs)
+    }
+
+    /// `count` items spread evenly over a list.
+    static func spread<T>(_ xs: [T], _ count: Int) -> [T] {
+        (0..<min(count, xs.count)).map { xs[$0 * xs.count / min(count, xs.count)] }
+    }
+
+    /// The held-out suite: 12 moving-object, 6 camera and 8 two-object prompts, all unseen in training,
+    /// backgrounds cycling plain / gradient / textured (textured under camera motion).
+    public static func heldOutSuite() -> [PromptEntry] {
+        let h = allHeldOut()
+        let bgs = Background.allCases
+        var scenes: [SceneSpec] = []
+        for (i, var s) in spread(h.moving, 12).enumerated() { s.background = bgs[i % 3]; scenes.append(s) }
+        scenes += spread(h.camera, 6)
+        for (i, var s) in spread(h.pairs, 8).enumerated() { s.background = bgs[i % 3]; scenes.append(s) }
+        return scenes.map(entry)
+    }
+
+    /// A small fixed suite (8 prompts, one of each kind) for quick checks and the demo.
+    public static func quickSuite() -> [PromptEntry] {
+        let all = heldOutSuite()
+        return [0, 3, 6, 9, 12, 15, 18, 22].map { all[$0] }
+    }
+}
+
+/// Training clips for the pretrainer: a random training scene, rendered, with its prompt.
+public struct WorldClipSource: Sendable {
+    public let renderer: WorldRenderer
+    public init(renderer: WorldRenderer) { self.renderer = renderer }
+
+    public func sample(_ rng: inout RNG) -> (pixels: [Float], prompt: String) {
+        let s = WorldSplit.sampleTrainingScene(&rng)
+        let seed = rng.next()
+        return (renderer.renderFloats(s, seed: seed), Grammar.prompt(s))
+    }
+
+    /// A training prompt alone (TDM is data-free: it needs prompts, not clips).
+    public func samplePrompt(_ rng: inout RNG) -> String { Grammar.prompt(WorldSplit.sampleTrainingScene(&rng)) }
+}

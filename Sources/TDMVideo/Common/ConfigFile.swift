@@ -1,0 +1,118 @@
+import Foundation
+import Yams
+
+/// An error in a YAML config file, naming the file, the field and what is allowed.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var file: String
+    public var field: String
+    public var message: String
+    public init(file: String, field: String, message: String) {
+        self.file = file
+        self.field = field
+        self.message = message
+    }
+    public var description: String { "config \(file): \(field.isEmpty ? "" : "field \"\(field)\": ")\(message)" }
+}
+
+/// Strict YAML configs: unknown fields are errors (a typo must not silently fall back to a default),
+/// wrong types name the field, and every config type validates its own ranges.
+public protocol ConfigSection: Codable {
+    /// The defaults, used for every field the file leaves out.
+    init()
+    /// The keys this section accepts, and for nested sections their own schema.
+    static var fields: [String: (any ConfigSection.Type)?] { get }
+    /// Range checks; throw `ConfigError` with the field's dotted path.
+    func validate(file: String, path: String) throws
+}
+
+public enum ConfigFile {
+    /// Loads and validates a config of type T from a YAML file.
+    public static func load<T: ConfigSection>(_ type: T.Type, from url: URL) throws -> T {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ConfigError(file: url.path, field: "", message: "cannot read the file as UTF-8 text (\(error.localizedDescription))")
+        }
+        return try parse(type, yaml: text, file: url.path)
+    }
+
+    public static func parse<T: ConfigSection>(_ type: T.Type, yaml: String, file: String) throws -> T {
+        let node: Any?
+        do { node = try Yams.load(yaml: yaml) } catch {
+            throw ConfigError(file: file, field: "", message: "not valid YAML (\(error))")
+        }
+        guard let dict = node as? [String: Any] else {
+            throw ConfigError(file: file, field: "", message: "the top level must be a mapping of fields")
+        }
+        try checkKeys(dict, schema: T.self, file: file, path: "")
+        // Fields left out take the defaults: overlay the file on the encoded default value.
+        let defaults = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(T()))) as? [String: Any] ?? [:]
+        let merged = merge(defaults, dict)
+        let value: T
+        do {
+            let data = try JSONSerialization.data(withJSONObject: merged)
+            value = try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.typeMismatch(t, ctx) {
+            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: "wrong type, expected \(typeName(t))")
+        } catch let DecodingError.valueNotFound(t, ctx) {
+            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: "missing value, expected \(typeName(t))")
+        } catch let DecodingError.keyNotFound(k, ctx) {
+            throw ConfigError(file: file, field: dotted(ctx.codingPath + [k]), message: "required field is missing")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw ConfigError(file: file, field: dotted(ctx.codingPath), message: ctx.debugDescription)
+        } catch {
+            throw ConfigError(file: file, field: "", message: "\(error)")
+        }
+        try value.validate(file: file, path: "")
+        return value
+    }
+
+    static func typeName(_ t: Any.Type) -> String {
+        switch t {
+        case is Int.Type: return "an integer"
+        case is Double.Type, is Float.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default: return "\(t)"
+        }
+    }
+
+    /// The file's values over the defaults, recursively. A YAML scalar like `1e-3`, which YAML 1.1
+    /// reads as a string, becomes a number where the default is a number.
+    static func merge(_ base: [String: Any], _ over: [String: Any]) -> [String: Any] {
+        var out = base
+        for (k, v) in over {
+            if let b = out[k] as? [String: Any], let o = v as? [String: Any] {
+                out[k] = merge(b, o)
+            } else if out[k] is NSNumber, let s = v as? String, let d = Double(s) {
+                out[k] = d
+            } else {
+                out[k] = v
+            }
+        }
+        return out
+    }
+
+    static func dotted(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
+
+    static func checkKeys(_ dict: [String: Any], schema: any ConfigSection.Type, file: String, path: String) throws {
+        let allowed = schema.fields
+        for (k, v) in dict {
+            let field = path.isEmpty ? k : "\(path).\(k)"
+            guard let sub = allowed[k] else {
+                throw ConfigError(file: file, field: field,
+                                  message: "unknown field (allowed here: \(allowed.keys.sorted().joined(separator: ", ")))")
+            }
+            if let sub {
+                guard let d = v as? [String: Any] else {
+                    throw ConfigError(file: file, field: field, message: "must be a mapping with fields \(sub.fields.keys.sorted().joined(separator: ", "))")
+                }
+                try checkKeys(d, schema: sub, file: file, path: field)
+            }
+        }
+    }
+
+    /// Throws unless `ok`, naming the field and the allowed values.
+    public static func require(_ ok: Bool, _ file: String, _ path: String, _ field: String, _ allowed: String) throws {
+        if !ok { throw ConfigError(file: file, field: path.isEmpty ? field : "\(path).\(field)", message: "must be \(allowed)") }
+    }
+}

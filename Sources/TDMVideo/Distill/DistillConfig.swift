@@ -1,0 +1,93 @@
+import Foundation
+
+/// `configs/distill*.yaml`: TDM distillation (docs: ../shared/docs/tdm.md, "what we implement").
+/// Each ablation switch of tdm.md §6 is a field here.
+public struct DistillConfig: ConfigSection, Equatable {
+    public struct TDM: ConfigSection, Equatable {
+        public init() {}
+        /// Student sampling steps K (the grid is the uniform grid under the time shift).
+        public var steps = 4
+        public var timeShift = 2.0
+        /// The teacher's CFG scale inside the real score.
+        public var guidance = 4.5
+        /// "huber" (pseudo-Huber, c = huber_c) or "mse".
+        public var generatorLoss = "huber"
+        public var huberC = 1e-3
+        /// "trajectory" (TDM) or "clean" (DMD2-style: noise the student's x0 with fresh noise, τ ~ U[20, 980)).
+        public var matching = "trajectory"
+        public var importanceSampling = true
+        /// Step counts for unified training (e.g. [1, 2, 4]); empty trains the single `steps`.
+        public var unify: [Int] = []
+        public var fakeUpdatesPerStep = 1
+        public var minSNRClamp = 5.0
+        enum CodingKeys: String, CodingKey {
+            case steps, timeShift = "time_shift", guidance, generatorLoss = "generator_loss", huberC = "huber_c"
+            case matching, importanceSampling = "importance_sampling", unify, fakeUpdatesPerStep = "fake_updates_per_step"
+            case minSNRClamp = "min_snr_clamp"
+        }
+        public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
+            "steps", "time_shift", "guidance", "generator_loss", "huber_c", "matching", "importance_sampling", "unify",
+            "fake_updates_per_step", "min_snr_clamp"].map { ($0, nil) })
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
+            try ConfigFile.require(timeShift > 0 && timeShift <= 20, file, path, "time_shift", "a number in (0, 20]")
+            try ConfigFile.require(guidance >= 1 && guidance <= 20, file, path, "guidance", "a number in [1, 20]")
+            try ConfigFile.require(["huber", "mse"].contains(generatorLoss), file, path, "generator_loss", "huber or mse")
+            try ConfigFile.require(huberC > 0, file, path, "huber_c", "a positive number")
+            try ConfigFile.require(["trajectory", "clean"].contains(matching), file, path, "matching", "trajectory or clean")
+            try ConfigFile.require(unify.allSatisfy { (1...16).contains($0) } && Set(unify).count == unify.count, file, path, "unify", "distinct step counts in 1...16")
+            try ConfigFile.require((1...20).contains(fakeUpdatesPerStep), file, path, "fake_updates_per_step", "an integer in 1...20")
+            try ConfigFile.require(minSNRClamp > 0, file, path, "min_snr_clamp", "a positive number")
+        }
+    }
+
+    public struct Optim: ConfigSection, Equatable {
+        public init() {}
+        public var iterations = 400
+        public var batch = 8
+        public var studentLr = 2e-5
+        public var fakeLr = 1e-4
+        public var beta1 = 0.0, beta2 = 0.999, weightDecay = 0.0, gradClip = 1.0
+        public var seed = 1, checkpointEvery = 50, logEvery = 5, maxBadSteps = 20
+        enum CodingKeys: String, CodingKey {
+            case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", beta1, beta2, weightDecay = "weight_decay"
+            case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
+        }
+        public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
+            "iterations", "batch", "student_lr", "fake_lr", "beta1", "beta2", "weight_decay", "grad_clip", "seed",
+            "checkpoint_every", "log_every", "max_bad_steps"].map { ($0, nil) })
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require(iterations >= 1, file, path, "iterations", "a positive integer")
+            try ConfigFile.require((1...1024).contains(batch), file, path, "batch", "an integer in 1...1024")
+            try ConfigFile.require(studentLr > 0 && studentLr < 1, file, path, "student_lr", "a number in (0, 1)")
+            try ConfigFile.require(fakeLr > 0 && fakeLr < 1, file, path, "fake_lr", "a number in (0, 1)")
+            try ConfigFile.require(beta1 >= 0 && beta1 < 1, file, path, "beta1", "a number in [0, 1)")
+            try ConfigFile.require(beta2 > 0 && beta2 < 1, file, path, "beta2", "a number in (0, 1)")
+            try ConfigFile.require(weightDecay >= 0 && weightDecay < 1, file, path, "weight_decay", "a number in [0, 1)")
+            try ConfigFile.require(gradClip > 0, file, path, "grad_clip", "a positive number")
+            try ConfigFile.require(seed >= 0, file, path, "seed", "a non-negative integer")
+            try ConfigFile.require(checkpointEvery >= 1, file, path, "checkpoint_every", "a positive integer")
+            try ConfigFile.require(logEvery >= 1, file, path, "log_every", "a positive integer")
+            try ConfigFile.require(maxBadSteps >= 1, file, path, "max_bad_steps", "a positive integer")
+        }
+    }
+
+    public init() {}
+    public var tdm = TDM()
+    public var optim = Optim()
+    enum CodingKeys: String, CodingKey { case tdm, optim }
+    public static let fields: [String: (any ConfigSection.Type)?] = ["tdm": TDM.self, "optim": Optim.self]
+    public func validate(file: String, path: String) throws {
+        try tdm.validate(file: file, path: "tdm")
+        try optim.validate(file: file, path: "optim")
+    }
+
+    /// The student's grid for K steps: t = floor(1000·s·u/(1+(s−1)u)) − 1 for u = k/K, k = K…1
+    /// (K = 4, s = 2 gives TDM's CogVideoX grid [999, 856, 665, 399]).
+    public static func grid(steps k: Int, shift s: Double, trainTimesteps: Int = 1000) -> [Int] {
+        (1...k).reversed().map { i in
+            let u = Double(i) / Double(k)
+            return Int((Double(trainTimesteps) * s * u / (1 + (s - 1) * u)).rounded(.down)) - 1
+        }
+    }
+}

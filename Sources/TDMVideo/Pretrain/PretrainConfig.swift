@@ -1,0 +1,119 @@
+import Foundation
+
+/// `configs/pretrain*.yaml`: how the teacher is built and trained. Every field has a default; unknown
+/// fields are refused.
+public struct PretrainConfig: ConfigSection, Equatable {
+    public struct Data: ConfigSection, Equatable {
+        public init() {}
+        public var width = 32, height = 32, frames = 16
+        public var fps = 8.0
+        public static let fields: [String: (any ConfigSection.Type)?] = ["width": nil, "height": nil, "frames": nil, "fps": nil]
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require((8...256).contains(width), file, path, "width", "an integer in 8...256")
+            try ConfigFile.require((8...256).contains(height), file, path, "height", "an integer in 8...256")
+            try ConfigFile.require((2...128).contains(frames), file, path, "frames", "an integer in 2...128")
+            try ConfigFile.require(fps > 0 && fps <= 120, file, path, "fps", "a number in (0, 120]")
+        }
+    }
+
+    public struct Model: ConfigSection, Equatable {
+        public init() {}
+        public var layers = 6, heads = 6
+        public var headDim = 32, timeEmbedDim = 128, textEmbedDim = 64, textLength = 24, patchSize = 2
+        public var init_ = "adaln_zero"
+        enum CodingKeys: String, CodingKey {
+            case layers, heads, headDim = "head_dim", timeEmbedDim = "time_embed_dim", textEmbedDim = "text_embed_dim"
+            case textLength = "text_length", patchSize = "patch_size", init_ = "init"
+        }
+        public static let fields: [String: (any ConfigSection.Type)?] = [
+            "layers": nil, "heads": nil, "head_dim": nil, "time_embed_dim": nil, "text_embed_dim": nil,
+            "text_length": nil, "patch_size": nil, "init": nil]
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require((1...64).contains(layers), file, path, "layers", "an integer in 1...64")
+            try ConfigFile.require((1...64).contains(heads), file, path, "heads", "an integer in 1...64")
+            try ConfigFile.require(headDim > 0 && (heads * headDim) % 16 == 0, file, path, "head_dim", "positive, with heads x head_dim divisible by 16")
+            try ConfigFile.require((1...4096).contains(timeEmbedDim), file, path, "time_embed_dim", "an integer in 1...4096")
+            try ConfigFile.require((2...4096).contains(textEmbedDim), file, path, "text_embed_dim", "an integer in 2...4096")
+            try ConfigFile.require((2...512).contains(textLength), file, path, "text_length", "an integer in 2...512")
+            try ConfigFile.require((1...8).contains(patchSize), file, path, "patch_size", "an integer in 1...8")
+            try ConfigFile.require(["adaln_zero", "pytorch"].contains(init_), file, path, "init", "adaln_zero or pytorch")
+        }
+    }
+
+    public struct Codec: ConfigSection, Equatable {
+        public init() {}
+        public var channels = 12, spatialFactor = 4, temporalFactor = 2, fitClips = 512
+        enum CodingKeys: String, CodingKey {
+            case channels, spatialFactor = "spatial_factor", temporalFactor = "temporal_factor", fitClips = "fit_clips"
+        }
+        public static let fields: [String: (any ConfigSection.Type)?] = ["channels": nil, "spatial_factor": nil, "temporal_factor": nil, "fit_clips": nil]
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require((1...8).contains(spatialFactor), file, path, "spatial_factor", "an integer in 1...8")
+            try ConfigFile.require((1...8).contains(temporalFactor), file, path, "temporal_factor", "an integer in 1...8")
+            let block = spatialFactor * spatialFactor * temporalFactor * 3
+            try ConfigFile.require(channels >= 1 && channels <= block, file, path, "channels", "an integer in 1...\(block) (the block size)")
+            try ConfigFile.require((1...100_000).contains(fitClips), file, path, "fit_clips", "an integer in 1...100000")
+        }
+    }
+
+    public struct Train: ConfigSection, Equatable {
+        public init() {}
+        public var steps = 20_000, batch = 32
+        public var lr = 1e-3, warmupSteps = 500, minLrRatio = 0.1, weightDecay = 0.01
+        public var beta1 = 0.9, beta2 = 0.999, gradClip = 1.0, emaDecay = 0.999, promptDropout = 0.1
+        public var snrShiftScale = 3.0
+        public var seed = 1, checkpointEvery = 500, logEvery = 20, maxBadSteps = 20
+        enum CodingKeys: String, CodingKey {
+            case steps, batch, lr, warmupSteps = "warmup_steps", minLrRatio = "min_lr_ratio", weightDecay = "weight_decay"
+            case beta1, beta2, gradClip = "grad_clip", emaDecay = "ema_decay", promptDropout = "prompt_dropout"
+            case snrShiftScale = "snr_shift_scale", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every"
+            case maxBadSteps = "max_bad_steps"
+        }
+        public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
+            "steps", "batch", "lr", "warmup_steps", "min_lr_ratio", "weight_decay", "beta1", "beta2", "grad_clip",
+            "ema_decay", "prompt_dropout", "snr_shift_scale", "seed", "checkpoint_every", "log_every", "max_bad_steps",
+        ].map { ($0, nil) })
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require(steps >= 1, file, path, "steps", "a positive integer")
+            try ConfigFile.require((1...4096).contains(batch), file, path, "batch", "an integer in 1...4096")
+            try ConfigFile.require(lr > 0 && lr < 1, file, path, "lr", "a number in (0, 1)")
+            try ConfigFile.require(warmupSteps >= 0, file, path, "warmup_steps", "a non-negative integer")
+            try ConfigFile.require(minLrRatio >= 0 && minLrRatio <= 1, file, path, "min_lr_ratio", "a number in [0, 1]")
+            try ConfigFile.require(weightDecay >= 0 && weightDecay < 1, file, path, "weight_decay", "a number in [0, 1)")
+            try ConfigFile.require(beta1 >= 0 && beta1 < 1, file, path, "beta1", "a number in [0, 1)")
+            try ConfigFile.require(beta2 > 0 && beta2 < 1, file, path, "beta2", "a number in (0, 1)")
+            try ConfigFile.require(gradClip > 0, file, path, "grad_clip", "a positive number")
+            try ConfigFile.require(emaDecay >= 0 && emaDecay < 1, file, path, "ema_decay", "a number in [0, 1)")
+            try ConfigFile.require(promptDropout >= 0 && promptDropout < 1, file, path, "prompt_dropout", "a number in [0, 1)")
+            try ConfigFile.require(snrShiftScale > 0, file, path, "snr_shift_scale", "a positive number")
+            try ConfigFile.require(seed >= 0, file, path, "seed", "a non-negative integer")
+            try ConfigFile.require(checkpointEvery >= 1, file, path, "checkpoint_every", "a positive integer")
+            try ConfigFile.require(logEvery >= 1, file, path, "log_every", "a positive integer")
+            try ConfigFile.require(maxBadSteps >= 1, file, path, "max_bad_steps", "a positive integer")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case data, model, codec, train }
+
+    public var data = Data()
+    public var model = Model()
+    public var codec = Codec()
+    public var train = Train()
+
+    public init() {}
+
+    public static let fields: [String: (any ConfigSection.Type)?] = [
+        "data": Data.self, "model": Model.self, "codec": Codec.self, "train": Train.self]
+
+    public func validate(file: String, path: String) throws {
+        try data.validate(file: file, path: "data")
+        try model.validate(file: file, path: "model")
+        try codec.validate(file: file, path: "codec")
+        try train.validate(file: file, path: "train")
+        try ConfigFile.require(data.frames % codec.temporalFactor == 0, file, "data", "frames", "a multiple of codec.temporal_factor (\(codec.temporalFactor))")
+        let tile = codec.spatialFactor * model.patchSize
+        try ConfigFile.require(data.width % tile == 0, file, "data", "width", "a multiple of codec.spatial_factor x model.patch_size (\(tile))")
+        try ConfigFile.require(data.height % tile == 0, file, "data", "height", "a multiple of codec.spatial_factor x model.patch_size (\(tile))")
+    }
+}
+

@@ -1,1 +1,0 @@
-// TDMVideo module: see docs/ and ../shared/docs/design.md for what it holds.

@@ -1,0 +1,152 @@
+import Foundation
+import TensorCore
+
+/// Maps RGB clips to the latents the transformer denoises and back: the role of CogVideoX's 3D VAE.
+/// Pixels are Float in [0, 1], laid out [frames, height, width, 3]; latents [frames', channels, h', w']
+/// (frames before channels, as the transformer takes them), already multiplied by `scalingFactor`.
+public protocol LatentCodec: Sendable {
+    var latentChannels: Int { get }
+    /// Pixels per latent position along height and width.
+    var spatialFactor: Int { get }
+    /// Frames per latent frame.
+    var temporalFactor: Int { get }
+    /// Multiplies raw codes into roughly unit-variance latents (the VAE's `scaling_factor`).
+    var scalingFactor: Float { get }
+    func encode(_ pixels: [Float], frames: Int, height: Int, width: Int) throws -> [Float]
+    func decode(_ latents: [Float], frames: Int, height: Int, width: Int) throws -> [Float]
+}
+
+extension LatentCodec {
+    /// The latent size [frames', channels, h', w'] of a clip.
+    public func latentShape(frames: Int, height: Int, width: Int) -> (frames: Int, channels: Int, height: Int, width: Int) {
+        (frames / temporalFactor, latentChannels, height / spatialFactor, width / spatialFactor)
+    }
+
+    /// Pixel values per latent value: the compression ratio.
+    public var compression: Double {
+        Double(temporalFactor * spatialFactor * spatialFactor * 3) / Double(latentChannels)
+    }
+}
+
+public struct CodecError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ m: String) { message = m }
+    public var description: String { "latent codec: \(message)" }
+}
+
+/// tdm-video's default codec: a linear (PCA) code of each temporalFactor × spatialFactor² × RGB block.
+///
+/// Fitted by our own code to clips of the embedded world: the mean block and the leading principal
+/// directions of the block covariance (Jacobi eigen-decomposition), then a scaling factor that gives
+/// the latents unit variance. Linear and exact to invert on its subspace, so decoding a latent never
+/// invents structure, and a clip's energy outside the kept directions is what it loses (its PSNR).
+public struct PCALatentCodec: LatentCodec, Codable, Equatable {
+    public var latentChannels: Int
+    public var spatialFactor: Int
+    public var temporalFactor: Int
+    public var scalingFactor: Float
+    /// Mean block, [blockSize].
+    public var mean: [Float]
+    /// Principal directions as rows, [latentChannels, blockSize].
+    public var components: [Float]
+    /// Fraction of the block variance the kept directions explain (on the fitting data).
+    public var explainedVariance: Double
+
+    public var blockSize: Int { temporalFactor * spatialFactor * spatialFactor * 3 }
+
+    func checkPixels(_ n: Int, _ f: Int, _ h: Int, _ w: Int) throws {
+        guard f > 0, h > 0, w > 0, f % temporalFactor == 0, h % spatialFactor == 0, w % spatialFactor == 0 else {
+            throw CodecError("clip of \(f) frames of \(w)x\(h) does not tile into \(temporalFactor)x\(spatialFactor)x\(spatialFactor) blocks")
+        }
+        guard n == f * h * w * 3 else { throw CodecError("\(n) pixel values for \(f) frames of \(w)x\(h) RGB") }
+    }
+
+    /// Visits the blocks of a clip: for block (t, y, x), `body(blockIndex, pixelOffsets)`.
+    func forEachBlock(_ f: Int, _ h: Int, _ w: Int, _ body: (Int, Int, Int, [Int]) -> Void) {
+        let tf = temporalFactor, sf = spatialFactor
+        var offs = [Int](repeating: 0, count: blockSize)
+        for t in 0..<(f / tf) { for y in 0..<(h / sf) { for x in 0..<(w / sf) {
+            var k = 0
+            for dt in 0..<tf { for dy in 0..<sf { for dx in 0..<sf { for c in 0..<3 {
+                offs[k] = (((t * tf + dt) * h + y * sf + dy) * w + x * sf + dx) * 3 + c
+                k += 1
+            } } } }
+            body(t, y, x, offs)
+        } } }
+    }
+
+    public func encode(_ pixels: [Float], frames f: Int, height h: Int, width w: Int) throws -> [Float] {
+        try checkPixels(pixels.count, f, h, w)
+        let lf = f / temporalFactor, lh = h / spatialFactor, lw = w / spatialFactor, c = latentChannels, k = blockSize
+        var out = [Float](repeating: 0, count: lf * c * lh * lw)
+        var block = [Float](repeating: 0, count: k)
+        forEachBlock(f, h, w) { t, y, x, offs in
+            for i in 0..<k { block[i] = pixels[offs[i]] - mean[i] }
+            for ch in 0..<c {
+                var s: Float = 0
+                for i in 0..<k { s += components[ch * k + i] * block[i] }
+                out[((t * c + ch) * lh + y) * lw + x] = s * scalingFactor
+            }
+        }
+        return out
+    }
+
+    public func decode(_ latents: [Float], frames f: Int, height h: Int, width w: Int) throws -> [Float] {
+        let lf = f / temporalFactor, lh = h / spatialFactor, lw = w / spatialFactor, c = latentChannels, k = blockSize
+        guard f % temporalFactor == 0, h % spatialFactor == 0, w % spatialFactor == 0, latents.count == lf * c * lh * lw else {
+            throw CodecError("\(latents.count) latent values do not make \(f) frames of \(w)x\(h)")
+        }
+        var out = [Float](repeating: 0, count: f * h * w * 3)
+        var code = [Float](repeating: 0, count: c)
+        let inv = 1 / scalingFactor
+        forEachBlock(f, h, w) { t, y, x, offs in
+            for ch in 0..<c { code[ch] = latents[((t * c + ch) * lh + y) * lw + x] * inv }
+            for i in 0..<k {
+                var s = mean[i]
+                for ch in 0..<c { s += components[ch * k + i] * code[ch] }
+                out[offs[i]] = min(1, max(0, s))
+            }
+        }
+        return out
+    }
+
+    /// Fits the codec to clips ([frames, height, width, 3] each, all the same size).
+    public static func fit(clips: [[Float]], frames: Int, height: Int, width: Int, channels: Int,
+                           spatialFactor: Int, temporalFactor: Int) throws -> PCALatentCodec {
+        var codec = PCALatentCodec(latentChannels: channels, spatialFactor: spatialFactor, temporalFactor: temporalFactor,
+                                   scalingFactor: 1, mean: [], components: [], explainedVariance: 0)
+        let k = codec.blockSize
+        guard channels >= 1, channels <= k else { throw CodecError("\(channels) channels for blocks of \(k) values") }
+        guard !clips.isEmpty else { throw CodecError("no clips to fit") }
+        var sum = [Double](repeating: 0, count: k), cov = [Double](repeating: 0, count: k * k)
+        var count = 0.0
+        var block = [Double](repeating: 0, count: k)
+        for clip in clips {
+            try codec.checkPixels(clip.count, frames, height, width)
+            codec.forEachBlock(frames, height, width) { _, _, _, offs in
+                for i in 0..<k { block[i] = Double(clip[offs[i]]) }
+                for i in 0..<k {
+                    sum[i] += block[i]
+                    let bi = block[i]
+                    for j in i..<k { cov[i * k + j] += bi * block[j] }
+                }
+                count += 1
+            }
+        }
+        let mu = sum.map { $0 / count }
+        for i in 0..<k { for j in i..<k {
+            let v = cov[i * k + j] / count - mu[i] * mu[j]
+            cov[i * k + j] = v
+            cov[j * k + i] = v
+        } }
+        let (vals, vecs) = SymmetricEigen.decompose(cov, n: k)
+        let total = vals.reduce(0, +), kept = vals.prefix(channels).reduce(0, +)
+        codec.mean = mu.map(Float.init)
+        codec.components = Array(vecs.prefix(channels * k)).map(Float.init)
+        codec.explainedVariance = total > 0 ? kept / total : 1
+        // Unit variance over all latent values: the mean of the kept eigenvalues is the raw variance.
+        let rawVar = kept / Double(channels)
+        codec.scalingFactor = Float(1 / max(rawVar, 1e-12).squareRoot())
+        return codec
+    }
+}

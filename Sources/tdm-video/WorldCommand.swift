@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import ShapeWorld
+import TensorCore
+import VBenchLite
+
+/// `tdm-video world`: the embedded procedural world (the teacher's training data and the ground truth).
+struct WorldCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "world",
+        abstract: "The embedded text-to-video world: render its clips, list its prompts, write its suites.",
+        subcommands: [WorldRender.self, WorldSuite.self, WorldPrompts.self])
+}
+
+struct WorldSuite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suite",
+        abstract: "Write a prompt suite (VBench *_full_info.json layout) of held-out prompts.",
+        discussion: """
+        Example:
+          tdm-video world suite --which heldout --out configs/suites/heldout_full_info.json
+        """)
+
+    @Option(help: "heldout (26 prompts never seen in training) | quick (8 of them)")
+    var which: String = "heldout"
+
+    @Option(help: "Output file.")
+    var out: String
+
+    func validate() throws {
+        guard ["heldout", "quick"].contains(which) else { throw ValidationError("--which must be heldout or quick, got \"\(which)\"") }
+    }
+
+    func run() throws {
+        let entries = which == "quick" ? WorldSplit.quickSuite() : WorldSplit.heldOutSuite()
+        let url = URL(fileURLWithPath: out)
+        try AtomicFile.write(try PromptSuite.encode(entries) + Data("\n".utf8), to: url) { m in
+            ValidationError("cannot write \(out): \(m)")
+        }
+        print("wrote \(entries.count) prompts to \(out)")
+    }
+}
+
+struct WorldPrompts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prompts",
+        abstract: "Print training prompts the world draws (one per line), or the grammar with --grammar.",
+        discussion: """
+        Example:
+          tdm-video world prompts --count 10 --seed 3
+        """)
+
+    @Option(help: "How many prompts.")
+    var count: Int = 10
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print the prompt grammar instead.")
+    var grammar = false
+
+    func run() throws {
+        if grammar { print(Grammar.help); return }
+        var rng = RNG(seed: seed)
+        for _ in 0..<max(0, count) { print(Grammar.prompt(WorldSplit.sampleTrainingScene(&rng))) }
+    }
+}
+
+struct WorldRender: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render the world's own clip for a prompt (the ground truth a model should produce).",
+        discussion: """
+        The prompt must be in the world's grammar (`tdm-video world prompts --grammar`). The output is an MP4,
+        or a PNG contact sheet / animated GIF when the file name ends in .png / .gif.
+
+        Example:
+          tdm-video world render "a red circle moving left, textured background" --seed 1 --out clip.mp4
+        """)
+
+    @Argument(help: "A prompt in the world's grammar.")
+    var prompt: String
+
+    @Option(help: "Layout seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output .mp4, .gif or .png (contact sheet).")
+    var out: String
+
+    @Option(help: "Width in pixels.") var width: Int = 32
+    @Option(help: "Height in pixels.") var height: Int = 32
+    @Option(help: "Frames.") var frames: Int = 16
+    @Option(help: "Frames per second.") var fps: Double = 8
+
+    func validate() throws {
+        guard (8...1024).contains(width), (8...1024).contains(height) else { throw ValidationError("--width and --height must be in 8...1024") }
+        guard (1...1024).contains(frames) else { throw ValidationError("--frames must be in 1...1024") }
+        guard fps > 0 && fps <= 240 else { throw ValidationError("--fps must be in (0, 240]") }
+    }
+
+    func run() throws {
+        let video = try WorldRenderer(width: width, height: height, frames: frames, fps: fps).render(prompt: prompt, seed: seed)
+        try writeClip(video, to: out, label: prompt)
+        print("wrote \(out)")
+    }
+}

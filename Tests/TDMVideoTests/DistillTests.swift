@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import TDMVideo
+@testable import TensorCore
+@testable import VideoModel
+
+struct SquarePrompts: PromptSource {
+    func samplePrompt(_ rng: inout RNG) -> String {
+        "a \(["red", "green", "blue"][rng.int(0, 3)]) square moving \(["left", "right"][rng.int(0, 2)])"
+    }
+}
+
+@Suite("TDM distillation") struct DistillTests {
+    /// A tiny teacher trained briefly on moving squares, shared by the tests below.
+    static let teacherDir: URL = {
+        let dir = PretrainTests.tempDir()
+        let cfg = try! PretrainTests.tinyConfig(steps: 30)
+        let p = try! Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
+        p.quiet = true
+        _ = try! p.run(source: MovingSquares(), resume: false)
+        try! p.exportPackage(to: dir.appendingPathComponent("teacher"), recipe: [:])
+        return dir.appendingPathComponent("teacher")
+    }()
+
+    static func config(_ extra: String = "") throws -> DistillConfig {
+        try ConfigFile.parse(DistillConfig.self, yaml: """
+            tdm: {steps: 4, guidance: 4.5\(extra)}
+            optim: {iterations: 6, batch: 2, student_lr: 1e-4, fake_lr: 5e-4, checkpoint_every: 2, log_every: 1}
+            """, file: "tiny-distill.yaml")
+    }
+
+    @Test func gridIsTDMsCogVideoXGrid() {
+        #expect(DistillConfig.grid(steps: 4, shift: 2) == [999, 856, 665, 399])
+        #expect(DistillConfig.grid(steps: 1, shift: 2) == [999])
+        #expect(DistillConfig.grid(steps: 2, shift: 1) == [999, 499])
+    }
+
+    @Test(arguments: ["", ", importance_sampling: false", ", matching: clean", ", generator_loss: mse", ", fake_updates_per_step: 2"])
+    func everySwitchTrainsAndMovesTheStudent(extra: String) throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let out = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let d = try Distiller(config: try Self.config(extra), teacher: teacher, outDir: out)
+        d.quiet = true
+        let r = try d.run(prompts: SquarePrompts(), resume: false)
+        #expect(r.iterations == 6 && r.badSteps == 0)
+        #expect(r.last.generatorLoss.isFinite && r.last.fakeLoss.isFinite && r.last.meanW > 0)
+        if extra.contains("importance_sampling: false") || extra.contains("clean") { #expect(r.last.meanIS == 1) }
+        let moved = compareTensors(d.student.parameters.array, teacher.transformer.parameters.array).maxAbs
+        let fakeMoved = compareTensors(d.fake.parameters.array, teacher.transformer.parameters.array).maxAbs
+        #expect(moved > 0 && fakeMoved > 0)
+    }
+
+    /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
+    @Test func resumeGivesTheSameStudent() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let a = PretrainTests.tempDir(), b = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let cfg = try Self.config()
+        let full = try Distiller(config: cfg, teacher: teacher, outDir: a)
+        full.quiet = true
+        _ = try full.run(prompts: SquarePrompts(), resume: false)
+        let first = try Distiller(config: cfg, teacher: teacher, outDir: b)
+        first.quiet = true
+        first.stopAfterIteration = 3
+        _ = try first.run(prompts: SquarePrompts(), resume: false)
+        let second = try Distiller(config: cfg, teacher: teacher, outDir: b)
+        second.quiet = true
+        _ = try second.run(prompts: SquarePrompts(), resume: true)
+        #expect(compareTensors(second.student.parameters.array, full.student.parameters.array).maxAbs <= 1e-6)
+        #expect(compareTensors(second.fake.parameters.array, full.fake.parameters.array).maxAbs <= 1e-6)
+    }
+
+    /// The exported student samples in K steps on its own grid, without CFG: K network evaluations.
+    @Test func studentPackageSamplesInKSteps() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let out = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let d = try Distiller(config: try Self.config(), teacher: teacher, outDir: out.appendingPathComponent("run"))
+        d.quiet = true
+        _ = try d.run(prompts: SquarePrompts(), resume: false)
+        try d.exportStudent(to: out.appendingPathComponent("student"), recipe: [:])
+        let pipe = VideoPipeline(try ModelPackage.load(out.appendingPathComponent("student")))
+        #expect(pipe.defaults.timesteps == [999, 856, 665, 399] && pipe.defaults.guidance == 1 && pipe.nfe(pipe.defaults) == 4)
+        var calls = 0
+        _ = try pipe.render(prompt: "a red square moving left", seed: 1, options: pipe.defaults) { _, _ in calls += 1 }
+        #expect(calls == 4)
+    }
+}

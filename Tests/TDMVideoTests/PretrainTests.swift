@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import TDMVideo
+@testable import TensorCore
+@testable import VideoModel
+
+/// A deterministic stand-in for the world: a coloured square moving across a grey field.
+struct MovingSquares: ClipSource {
+    let frames = 4, height = 16, width = 16
+    func sample(_ rng: inout RNG) -> (pixels: [Float], prompt: String) {
+        let colours: [(String, [Float])] = [("red", [1, 0, 0]), ("green", [0, 1, 0]), ("blue", [0, 0, 1])]
+        let (name, rgb) = colours[rng.int(0, 3)]
+        let dir = rng.int(0, 2)
+        let y0 = rng.int(2, 10)
+        var px = [Float](repeating: 0.5, count: frames * height * width * 3)
+        for f in 0..<frames {
+            let x0 = dir == 0 ? 2 + 2 * f : 10 - 2 * f
+            for y in y0..<(y0 + 4) { for x in x0..<(x0 + 4) { for c in 0..<3 { px[((f * height + y) * width + x) * 3 + c] = rgb[c] } } }
+        }
+        return (px, "a \(name) square moving \(dir == 0 ? "right" : "left")")
+    }
+}
+
+@Suite("Pretraining") struct PretrainTests {
+    static func tinyConfig(steps: Int) throws -> PretrainConfig {
+        try ConfigFile.parse(PretrainConfig.self, yaml: """
+            data: {width: 16, height: 16, frames: 4}
+            model: {layers: 1, heads: 2, head_dim: 8, time_embed_dim: 16, text_embed_dim: 8, text_length: 6}
+            codec: {channels: 6, spatial_factor: 4, temporal_factor: 2, fit_clips: 8}
+            train: {steps: \(steps), batch: 2, lr: 1e-3, warmup_steps: 2, checkpoint_every: 2, log_every: 1}
+            """, file: "tiny.yaml")
+    }
+
+    static func tempDir() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tdm-pretrain-\(UUID().uuidString)")
+    }
+
+    /// A run stopped between checkpoints and resumed ends with exactly the weights of an uninterrupted run.
+    @Test func resumeContinuesTheSameRun() throws {
+        let a = Self.tempDir(), b = Self.tempDir()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let cfg = try Self.tinyConfig(steps: 6)
+        let full = try Pretrainer(config: cfg, outDir: a)
+        full.quiet = true
+        let r = try full.run(source: MovingSquares(), resume: false)
+        #expect(r.steps == 6 && r.finalLoss.isFinite)
+
+        let first = try Pretrainer(config: cfg, outDir: b)
+        first.quiet = true
+        first.stopAfterStep = 3   // killed after step 3; the last checkpoint is step 2
+        _ = try first.run(source: MovingSquares(), resume: false)
+        let second = try Pretrainer(config: cfg, outDir: b)
+        second.quiet = true
+        _ = try second.run(source: MovingSquares(), resume: true)
+        let c = compareTensors(second.model.parameters.array, full.model.parameters.array)
+        #expect(c.maxAbs <= 1e-6, "max abs diff \(c.maxAbs)")
+        // The log describes one run: steps 1...6 once each.
+        let steps = TrainingLog.read(second.logURL).compactMap { $0["step"] as? Int }
+        #expect(steps == [1, 2, 3, 4, 5, 6])
+    }
+
+    /// One clip, one prompt: x0 is then known, v is a function of x_t, and the loss must go to ~0
+    /// (from ~1 for the zero predictor). Broken gradients, schedule or targets cannot get there.
+    struct OneClip: ClipSource {
+        let frames = 4, height = 16, width = 16
+        func sample(_ rng: inout RNG) -> (pixels: [Float], prompt: String) {
+            var r = RNG(seed: 99)
+            return (MovingSquares().sample(&r).pixels, "the clip")
+        }
+    }
+
+    @Test func lossFallsOnASimpleSource() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cfg = try Self.tinyConfig(steps: 1200)
+        cfg.train.batch = 8
+        cfg.train.lr = 3e-3
+        cfg.train.logEvery = 200
+        cfg.train.promptDropout = 0
+        let p = try Pretrainer(config: cfg, outDir: dir)
+        p.quiet = true
+        _ = try p.run(source: OneClip(), resume: false)
+        let losses = TrainingLog.read(p.logURL).compactMap { $0["loss"] as? Double }
+        #expect(losses.count == 6)
+        // The zero predictor's loss on this clip, E_t[ᾱ_t·E ε² + (1 − ᾱ_t)·mean x0²], computed exactly.
+        var r = RNG(seed: 0)
+        let x0 = try p.codec.encode(OneClip().sample(&r).pixels, frames: 4, height: 16, width: 16)
+        let m2 = x0.reduce(0.0) { $0 + Double($1 * $1) } / Double(x0.count)
+        let acp = NoiseSchedule(snrShiftScale: cfg.train.snrShiftScale).alphasCumprod()
+        let zeroLoss = acp.reduce(0.0) { $0 + $1 + (1 - $1) * m2 } / Double(acp.count)
+        #expect(losses.last! < 0.25 * zeroLoss, "losses \(losses), zero predictor \(zeroLoss)")
+    }
+
+    @Test func configErrorsNameTheField() throws {
+        let cases: [(String, String)] = [
+            ("train: {stepz: 3}", "train.stepz"),
+            ("train: {steps: many}", "train.steps"),
+            ("model: {layers: 0}", "model.layers"),
+            ("codec: {channels: 500}", "codec.channels"),
+            ("data: {frames: 5}", "data.frames"),
+            ("extra: 1", "extra"),
+            ("- a list", ""),
+        ]
+        for (yaml, field) in cases {
+            do {
+                _ = try ConfigFile.parse(PretrainConfig.self, yaml: yaml, file: "bad.yaml")
+                Issue.record("\(yaml) should be refused")
+            } catch let e as ConfigError {
+                #expect(e.field == field && e.description.contains("bad.yaml"), "\(e)")
+            }
+        }
+        // Scientific notation reads as a number; omitted fields keep their defaults.
+        let c = try ConfigFile.parse(PretrainConfig.self, yaml: "train: {lr: 3e-4}", file: "ok.yaml")
+        #expect(c.train.lr == 3e-4 && c.train.batch == PretrainConfig.Train().batch)
+    }
+}
+
+@Suite("Model package") struct ModelPackageTests {
+    /// A trained package saves, reloads and renders through the pipeline with its own defaults.
+    @Test func exportLoadRender() throws {
+        let dir = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = try PretrainTests.tinyConfig(steps: 4)
+        let p = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
+        p.quiet = true
+        _ = try p.run(source: MovingSquares(), resume: false)
+        let pkgDir = dir.appendingPathComponent("model")
+        try p.exportPackage(to: pkgDir, recipe: ["command": "test"])
+        let pkg = try ModelPackage.load(pkgDir)
+        #expect(pkg.transformer.parameters.array == p.model.parameters.array)
+        let pipe = VideoPipeline(pkg)
+        var o = pipe.defaults
+        #expect(o.steps == 50 && o.guidance == 6 && pipe.nfe(o) == 100)
+        o.steps = 3
+        var calls = 0
+        let a = try pipe.render(prompt: "a red square moving left", seed: 7, options: o) { _, _ in calls += 1 }
+        let b = try pipe.render(prompt: "a red square moving left", seed: 7, options: o)
+        #expect(calls == 3 && a == b && a.count == 4 * 16 * 16 * 3)
+        #expect(a.allSatisfy { $0 >= 0 && $0 <= 1 })
+        o.scheduler = "euler"
+        #expect(throws: ModelError.self) { _ = try pipe.render(prompt: "x", seed: 1, options: o) }
+        // A package with a codec that does not fit the transformer is refused by name.
+        try Data("{}".utf8).write(to: pkgDir.appendingPathComponent("codec.json"))
+        #expect(throws: CheckpointError.self) { _ = try ModelPackage.load(pkgDir) }
+    }
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The peer measurement for `tdm-video bench --preset small`: diffusers' CogVideoXTransformer3DModel in
+PyTorch on the CPU at the same shape, timed the same way (median of repeated runs). A developer tool for
+docs/results.md only; tdm-video itself never runs Python.
+
+    python3 -m venv /tmp/peer && /tmp/peer/bin/pip install torch diffusers
+    /tmp/peer/bin/python scripts/peer_pytorch_bench.py --threads 2
+"""
+import argparse, json, statistics, time
+
+import torch
+from diffusers import CogVideoXTransformer3DModel
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=10)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = CogVideoXTransformer3DModel(
+        num_attention_heads=6, attention_head_dim=32, in_channels=16, out_channels=16, time_embed_dim=128,
+        text_embed_dim=64, num_layers=6, sample_width=8, sample_height=8, sample_frames=29, patch_size=2,
+        max_text_seq_length=16, use_rotary_positional_embeddings=False)
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.999), weight_decay=0.01)
+    b = 8
+    x = torch.randn(b, 8, 16, 8, 8)
+    text = torch.randn(b, 16, 64)
+    t = torch.randint(0, 1000, (b,))
+    target = torch.randn(b, 8, 16, 8, 8)
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        out = model(hidden_states=x, encoder_hidden_states=text, timestep=t, return_dict=False)[0]
+        loss = torch.nn.functional.mse_loss(out, target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    x1, text1, t1 = x[:1].clone(), text[:1].clone(), t[:1].clone()
+
+    @torch.no_grad()
+    def forward1():
+        model(hidden_states=x1, encoder_hidden_states=text1, timestep=t1, return_dict=False)
+
+    def median(f, warmup, n):
+        for _ in range(warmup):
+            f()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            f()
+            times.append((time.perf_counter() - t0) * 1000)
+        return statistics.median(times)
+
+    train_ms = median(train_step, 2, args.repeats)
+    fwd_ms = median(forward1, 3, args.repeats * 3)
+    print(json.dumps({"peer": f"pytorch {torch.__version__}", "threads": args.threads, "params": params,
+                      "batch": b, "tokens": 16 + 8 * 4 * 4, "train_step_ms": round(train_ms, 2),
+                      "forward_ms": round(fwd_ms, 2)}, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
