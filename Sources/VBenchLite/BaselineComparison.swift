@@ -1,0 +1,62 @@
+/// The regression gate: does a report's Total fall more than `maxDrop` points (VBench's 0-100 scale)
+/// below a baseline's, and which dimensions fell?
+///
+/// Both Totals are recomputed over the dimensions the two reports share, with VBench's weights, so a
+/// dimension that appears or disappears (a suite without aux info, say) cannot fake a change.
+public struct BaselineComparison: Sendable, Equatable {
+    public struct Fall: Sendable, Equatable {
+        public var dimension: String
+        public var baseline: Double
+        public var current: Double
+        /// Change of the dimension's contribution to Total, in points (negative = worse).
+        public var totalPoints: Double
+    }
+
+    public var regressed: Bool
+    public var baselineTotal: Double
+    public var currentTotal: Double
+    /// Current − baseline, points on VBench's 0-100 scale.
+    public var change: Double
+    /// Dimensions whose raw value fell, the largest loss of Total first.
+    public var fallenDimensions: [Fall]
+    public var dimsCompared: [String]
+
+    /// Compares raw per-dimension values.
+    public static func compare(current: [String: Double], baseline: [String: Double], maxDrop: Double) -> BaselineComparison {
+        let shared = VBenchDimension.allCases.filter { current[$0.rawValue] != nil && baseline[$0.rawValue] != nil }
+        let cur = Dictionary(uniqueKeysWithValues: shared.map { ($0.rawValue, current[$0.rawValue]!) })
+        let base = Dictionary(uniqueKeysWithValues: shared.map { ($0.rawValue, baseline[$0.rawValue]!) })
+        let ct = VBenchLite.aggregate(raw: cur).total ?? 0
+        let bt = VBenchLite.aggregate(raw: base).total ?? 0
+        // Contribution of one dimension to Total: its normalised value / group weight sum · group share.
+        let qSum = shared.filter { $0.group == .quality }.reduce(0) { $0 + $1.weight }
+        let sSum = shared.filter { $0.group == .semantic }.reduce(0) { $0 + $1.weight }
+        let hasQ = qSum > 0, hasS = sSum > 0
+        let groupShare: (VBenchDimension) -> Double = { d in
+            if d.group == .quality {
+                return (hasS ? VBenchWeights.quality / (VBenchWeights.quality + VBenchWeights.semantic) : 1) / qSum
+            }
+            return (hasQ ? VBenchWeights.semantic / (VBenchWeights.quality + VBenchWeights.semantic) : 1) / sSum
+        }
+        var falls: [Fall] = []
+        for d in shared {
+            let c = cur[d.rawValue]!, b = base[d.rawValue]!
+            guard c < b - 1e-9 else { continue }
+            let pts = (d.normalized(c) - d.normalized(b)) * groupShare(d) * 100
+            falls.append(Fall(dimension: d.rawValue, baseline: b, current: c, totalPoints: pts))
+        }
+        falls.sort { $0.totalPoints < $1.totalPoints }
+        let change = (ct - bt) * 100
+        return BaselineComparison(regressed: -change > maxDrop, baselineTotal: bt * 100, currentTotal: ct * 100,
+                                  change: change, fallenDimensions: falls, dimsCompared: shared.map(\.rawValue))
+    }
+}
+
+extension VBenchLite {
+    /// The regression gate on two reports: `regressed` when Total drops by more than `maxDrop` points.
+    public static func compare(_ report: ScoreReport, baseline: ScoreReport, maxDrop: Double)
+        -> (regressed: Bool, fallenDimensions: [BaselineComparison.Fall]) {
+        let c = BaselineComparison.compare(current: report.rawScores, baseline: baseline.rawScores, maxDrop: maxDrop)
+        return (c.regressed, c.fallenDimensions)
+    }
+}
