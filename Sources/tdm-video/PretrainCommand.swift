@@ -17,6 +17,7 @@ struct PretrainCommand: ParsableCommand {
         Example:
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
+          tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --snapshot /tmp/now   # sample a run in progress
         """)
 
     @Option(help: "A pretraining config (YAML).") var config: String
@@ -24,6 +25,7 @@ struct PretrainCommand: ParsableCommand {
     @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
     @Flag(help: "No progress line.") var quiet = false
     @Option(help: "Stop after this many steps of the schedule (for trials; the run can be resumed).") var stopAfter: Int?
+    @Option(help: "Do not train: write a model package from the last checkpoint's EMA weights to this folder.") var snapshot: String?
 
     func run() throws {
         let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: config))
@@ -31,6 +33,11 @@ struct PretrainCommand: ParsableCommand {
         let trainer = try Pretrainer(config: cfg, outDir: outDir)
         trainer.quiet = quiet
         trainer.stopAfterStep = stopAfter
+        if let snap = snapshot {
+            let step = try trainer.exportSnapshot(to: URL(fileURLWithPath: snap), recipe: ["config": config, "snapshot_of": out])
+            print("wrote a snapshot of step \(step) to \(snap)")
+            return
+        }
         let source = WorldClipSource(renderer: WorldRenderer(width: cfg.data.width, height: cfg.data.height,
                                                              frames: cfg.data.frames, fps: cfg.data.fps))
         let r = try trainer.run(source: source, resume: resume)

@@ -31,6 +31,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed of the first clip; clip i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Clips per prompt with --prompts.") var seeds: Int = 1
     @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
+    @Option(help: "With --prompts: also write a PNG contact sheet, the world's ground truth above each prompt's first clip.") var sheet: String?
     @Flag(help: "No progress line.") var quiet = false
 
     func validate() throws {
@@ -83,12 +84,24 @@ struct SampleCommand: ParsableCommand {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")
         }
         var n = 0
+        var rows: [RGBVideo] = [], labels: [String] = []
+        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         for (pi, p) in list.enumerated() {
             for i in 0..<seeds {
                 let name = p.replacingOccurrences(of: "/", with: " ") + "-\(i).mp4"
-                try VideoWriter().write(try render(p, seed + UInt64(i), "[\(pi + 1)/\(list.count)]"), to: dir.appendingPathComponent(name))
+                let clip = try render(p, seed + UInt64(i), "[\(pi + 1)/\(list.count)]")
+                try VideoWriter().write(clip, to: dir.appendingPathComponent(name))
                 n += 1
+                if sheet != nil && i == 0 {
+                    if let truth = try? world.render(prompt: p, seed: seed) { rows.append(truth); labels.append("TRUTH") }
+                    rows.append(clip)
+                    labels.append(pkg.metadata.kind.uppercased())
+                }
             }
+        }
+        if let sheet {
+            try ContactSheet.writePNG(clips: rows, columns: 8, labels: labels, gap: 2, to: URL(fileURLWithPath: sheet))
+            print("wrote the contact sheet \(sheet)")
         }
         print(String(format: "wrote %d clips to %@ (%d network evaluations each, %.1f s)", n, out, pipe.nfe(o), Date().timeIntervalSince(start)))
     }

@@ -208,7 +208,7 @@ public final class Pretrainer {
             clipGradientNorm(g.p, count: n, maxNorm: t.gradClip)
             let lr = learningRate(step - 1)
             opt.update(params: model.parameters.p, grads: g.p, count: n, lr: lr)
-            ema.update(model.parameters.p)
+            ema.update(model.parameters.p, step: step)
             lastLoss = loss
             lossAcc += loss
             lossCount += 1
@@ -241,5 +241,22 @@ extension Pretrainer {
                                    sampling: .init(scheduler: "ddim", steps: 50, guidance: 6, timesteps: nil),
                                    recipe: recipe)
         try ModelPackage.save(dir, transformer: model, codec: codec, metadata: meta, dtype: dtype)
+    }
+}
+
+extension Pretrainer {
+    /// Writes a model package from the run's last checkpoint (its EMA weights) without training, so a
+    /// run in progress can be sampled and scored. Returns the checkpoint's step.
+    @discardableResult
+    public func exportSnapshot(to dir: URL, recipe: [String: String]) throws -> Int {
+        let ck = try Checkpoint.read(checkpointURL)
+        let src = checkpointURL.path
+        guard ck.state["config"] == String(describing: config) else {
+            throw CheckpointError(path: src, message: "was written by a different config")
+        }
+        codec = try JSONDecoder().decode(PCALatentCodec.self, from: Foundation.Data(contentsOf: codecURL))
+        model.parameters.copy(from: try ck.tensor("ema", count: model.parameterCount, source: src))
+        try exportPackage(to: dir, recipe: recipe)
+        return try ck.int("step", source: src)
     }
 }
