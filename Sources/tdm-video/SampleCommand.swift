@@ -62,7 +62,7 @@ struct SampleCommand: ParsableCommand {
         let pkg = try ModelPackage.load(URL(fileURLWithPath: model))
         let pipe = VideoPipeline(pkg)
         var o = pipe.defaults
-        if let s = steps { o.steps = s; o.timesteps = nil }
+        if let s = steps { o = pipe.options(steps: s) }
         if let g = guidance { o.guidance = g }
         if let s = scheduler { o.scheduler = s }
         let v = pkg.metadata.video

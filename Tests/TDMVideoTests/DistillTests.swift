@@ -51,6 +51,39 @@ struct SquarePrompts: PromptSource {
         #expect(moved > 0 && fakeMoved > 0)
     }
 
+    /// TDM-unify: one student for K in {1, 2, 4}; its package samples each K on its own grid with its
+    /// own step embedding, and a killed run resumes exactly.
+    @Test func unifiedStudentSamplesEveryK() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let out = PretrainTests.tempDir(), b = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: b) }
+        let cfg = try Self.config(", unify: [1, 2, 4]")
+        let d = try Distiller(config: cfg, teacher: teacher, outDir: out.appendingPathComponent("run"))
+        d.quiet = true
+        _ = try d.run(prompts: SquarePrompts(), resume: false)
+        #expect(d.studentSteps.count == 3 * teacher.transformer.config.timeEmbedDim)
+        #expect(d.studentSteps.contains { $0 != 0 } && d.fakeSteps.contains { $0 != 0 })
+        try d.exportStudent(to: out.appendingPathComponent("student"), recipe: [:])
+        let pipe = VideoPipeline(try ModelPackage.load(out.appendingPathComponent("student")))
+        for (k, grid) in [(1, [999]), (2, [999, 665]), (4, [999, 856, 665, 399])] {
+            let o = pipe.options(steps: k)
+            #expect(o.timesteps == grid && o.timeEmbeddingOffset != nil && pipe.nfe(o) == k)
+            var calls = 0
+            _ = try pipe.render(prompt: "a red square moving left", seed: 1, options: o) { _, _ in calls += 1 }
+            #expect(calls == k)
+        }
+        let first = try Distiller(config: cfg, teacher: teacher, outDir: b)
+        first.quiet = true
+        first.stopAfterIteration = 3
+        _ = try first.run(prompts: SquarePrompts(), resume: false)
+        let second = try Distiller(config: cfg, teacher: teacher, outDir: b)
+        second.quiet = true
+        _ = try second.run(prompts: SquarePrompts(), resume: true)
+        #expect(compareTensors(second.student.parameters.array, d.student.parameters.array).maxAbs <= 1e-6)
+        #expect(compareTensors(second.studentSteps, d.studentSteps).maxAbs <= 1e-6)
+        #expect(throws: ConfigError.self) { _ = try Distiller(config: try Self.config(", unify: [1, 2]"), teacher: teacher, outDir: b) }
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

@@ -144,3 +144,17 @@ struct MovingSquares: ClipSource {
         #expect(throws: CheckpointError.self) { _ = try ModelPackage.load(pkgDir) }
     }
 }
+
+@Suite("Shipped configs") struct ShippedConfigTests {
+    /// Every config in configs/ loads and validates.
+    @Test func everyConfigLoads() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("configs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.count >= 9)
+        for f in files {
+            let url = dir.appendingPathComponent(f)
+            if f.contains("distill") { _ = try ConfigFile.load(DistillConfig.self, from: url) } else { _ = try ConfigFile.load(PretrainConfig.self, from: url) }
+        }
+    }
+}

@@ -28,8 +28,8 @@ public final class Distiller {
     public var logURL: URL { outDir.appendingPathComponent("distill_log.jsonl") }
 
     public init(config: DistillConfig, teacher: ModelPackage, outDir: URL) throws {
-        guard config.tdm.unify.isEmpty else {
-            throw ConfigError(file: "distill config", field: "tdm.unify", message: "unified multi-K training is not implemented yet; leave it empty")
+        guard config.tdm.unify.isEmpty || config.tdm.unify.contains(config.tdm.steps) else {
+            throw ConfigError(file: "distill config", field: "tdm.steps", message: "must be one of tdm.unify \(config.tdm.unify) (the student's default step count)")
         }
         self.config = config
         self.teacher = teacher
@@ -45,6 +45,30 @@ public final class Distiller {
 
     public var grid: [Int] { DistillConfig.grid(steps: config.tdm.steps, shift: config.tdm.timeShift) }
 
+    /// Step counts trained: the unify list, or the single K.
+    public var stepCounts: [Int] { config.tdm.unify.isEmpty ? [config.tdm.steps] : config.tdm.unify }
+    var unified: Bool { !config.tdm.unify.isEmpty }
+    /// TDM-unify's step-count embeddings [stepCounts, time_embed_dim] for the student and the fake
+    /// score, zero-initialised and added to the time embedding (tdm.md §6).
+    public private(set) var studentSteps: [Float] = []
+    public private(set) var fakeSteps: [Float] = []
+    var te: Int { student.config.timeEmbedDim }
+
+    /// The K-row of a step table repeated for a batch.
+    func offsets(_ table: [Float], k: Int, batch: Int) -> [Float]? {
+        guard unified, let i = stepCounts.firstIndex(of: k) else { return nil }
+        let row = Array(table[(i * te)..<((i + 1) * te)])
+        return (0..<batch).flatMap { _ in row }
+    }
+
+    /// Sums a batch's time-embedding gradient into row K of a step table's gradient.
+    func tableGradient(_ g: [Float], k: Int, batch: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: stepCounts.count * te)
+        guard let i = stepCounts.firstIndex(of: k) else { return out }
+        for b in 0..<batch { for j in 0..<te { out[i * te + j] += g[b * te + j] } }
+        return out
+    }
+
     func a(_ t: Int) -> Float { t < 0 ? 1 : Float(acp[t].squareRoot()) }
     func s(_ t: Int) -> Float { t < 0 ? 0 : Float((1 - acp[t]).squareRoot()) }
 
@@ -57,8 +81,8 @@ public final class Distiller {
         var noise: [Float]
     }
 
-    func draw(_ rng: inout RNG) -> Draw {
-        let g = grid, kk = g.count
+    func draw(_ rng: inout RNG, grid g: [Int]) -> Draw {
+        let kk = g.count
         let k = rng.int(1, kk + 1)
         let tg = g[kk - k]
         let tm = k > 1 ? g[kk - k + 1] : -1
@@ -128,6 +152,11 @@ public final class Distiller {
         var promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 11)
         var noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 12)
         var iter = 0, bad = 0, badInARow = 0
+        let tn = stepCounts.count * te
+        studentSteps = [Float](repeating: 0, count: unified ? tn : 0)
+        fakeSteps = studentSteps
+        var optTS = AdamW(count: unified ? tn : 0, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: 0)
+        var optTF = optTS
         let fingerprint = String(describing: config) + "|" + teacher.directory.standardizedFileURL.path
         if resume, fm.fileExists(atPath: checkpointURL.path) {
             let ck = try Checkpoint.read(checkpointURL), src = checkpointURL.path
@@ -148,6 +177,18 @@ public final class Distiller {
             bad = try ck.int("bad_steps", source: src)
             promptRNG = try ck.rng("rng.prompt", source: src)
             noiseRNG = try ck.rng("rng.noise", source: src)
+            if unified {
+                studentSteps = try ck.tensor("steps.student", count: tn, source: src)
+                fakeSteps = try ck.tensor("steps.fake", count: tn, source: src)
+                optTS.v = try ck.tensor("adam.steps.student.v", count: tn, source: src)
+                optTF.v = try ck.tensor("adam.steps.fake.v", count: tn, source: src)
+                if o.beta1 != 0 {
+                    optTS.m = try ck.tensor("adam.steps.student.m", count: tn, source: src)
+                    optTF.m = try ck.tensor("adam.steps.fake.m", count: tn, source: src)
+                }
+                optTS.step = optG.step
+                optTF.step = optF.step
+            }
         }
         func saveCheckpoint() throws {
             var ck = Checkpoint()
@@ -156,6 +197,13 @@ public final class Distiller {
             ck.tensors["adam.student.v"] = optG.v
             ck.tensors["adam.fake.v"] = optF.v
             if !optG.m.isEmpty { ck.tensors["adam.student.m"] = optG.m; ck.tensors["adam.fake.m"] = optF.m }
+            if unified {
+                ck.tensors["steps.student"] = studentSteps
+                ck.tensors["steps.fake"] = fakeSteps
+                ck.tensors["adam.steps.student.v"] = optTS.v
+                ck.tensors["adam.steps.fake.v"] = optTF.v
+                if !optTS.m.isEmpty { ck.tensors["adam.steps.student.m"] = optTS.m; ck.tensors["adam.steps.fake.m"] = optTF.m }
+            }
             ck.state = ["iteration": "\(iter)", "bad_steps": "\(bad)", "config": fingerprint,
                         "adam.student.step": "\(optG.step)", "adam.fake.step": "\(optF.step)",
                         "rng.prompt": Checkpoint.encode(promptRNG), "rng.noise": Checkpoint.encode(noiseRNG)]
@@ -181,14 +229,17 @@ public final class Distiller {
                 text += textCache[p]!
             }
             // 0. Rollout without gradient: trajectory points and the student's x0, ε at each.
-            let g = grid, kk = g.count
+            //    Unified training draws this batch's step count K first.
+            let kSteps = unified ? stepCounts[noiseRNG.int(0, stepCounts.count)] : config.tdm.steps
+            let g = DistillConfig.grid(steps: kSteps, shift: config.tdm.timeShift), kk = g.count
+            let offS = offsets(studentSteps, k: kSteps, batch: bsz), offF = offsets(fakeSteps, k: kSteps, batch: bsz)
             var traj = [[Float]](repeating: [], count: kk + 1), rx0 = traj, reps = traj
             var x = noiseRNG.normal(shape.count)
             for (idx, t) in g.enumerated() {
                 let k = kk - idx
                 traj[k] = x
                 let v = try student.forward(hidden: x, shape: shape, text: text, textLength: textLength,
-                                            timesteps: [Float](repeating: Float(t), count: bsz))
+                                            timesteps: [Float](repeating: Float(t), count: bsz), timeEmbeddingOffset: offS)
                 var x0 = [Float](repeating: 0, count: x.count), e = x0
                 let at = a(t), st = s(t)
                 for i in 0..<x.count { x0[i] = at * x[i] - st * v[i]; e[i] = st * x[i] + at * v[i] }
@@ -206,7 +257,7 @@ public final class Distiller {
             for _ in 0..<config.tdm.fakeUpdatesPerStep {
                 var xt = [Float](), target = [Float](), taus = [Int](), weights = [Float]()
                 for b in 0..<bsz {
-                    let d = draw(&noiseRNG)
+                    let d = draw(&noiseRNG, grid: g)
                     let r = b * per..<(b + 1) * per
                     let (xtb, mixed) = diffuse(x0: rx0[d.k][r], eps: reps[d.k][r], d)
                     xt += xtb
@@ -224,7 +275,7 @@ public final class Distiller {
                 }
                 fake.zeroGradients()
                 let cache = try fake.forwardTraining(hidden: xt, shape: shape, text: text, textLength: textLength,
-                                                     timesteps: taus.map(Float.init))
+                                                     timesteps: taus.map(Float.init), timeEmbeddingOffset: offF)
                 let out = cache.output.array
                 var dOut = [Float](repeating: 0, count: out.count)
                 var loss = 0.0
@@ -240,10 +291,14 @@ public final class Distiller {
                     }
                     loss += l / Double(per) * Double(w) / Double(bsz)
                 }
-                try fake.backward(cache, dOutput: dOut, inputGradients: false)
+                let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
                 let gn = gradientNorm(fake.gradients!.p, count: n)
                 if !loss.isFinite || !gn.isFinite { skipped = true; break }
                 optF.update(params: fake.parameters.p, grads: fake.gradients!.p, count: n, lr: Float(o.fakeLr))
+                if unified {
+                    let tg = tableGradient(fg.timeEmbeddingOffset, k: kSteps, batch: bsz)
+                    optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(o.fakeLr))
+                }
                 stats.fakeLoss += loss / Double(config.tdm.fakeUpdatesPerStep)
             }
 
@@ -251,13 +306,14 @@ public final class Distiller {
             if !skipped {
                 var draws = [Draw](), xin = [Float](), tg = [Float]()
                 for b in 0..<bsz {
-                    let d = draw(&noiseRNG)
+                    let d = draw(&noiseRNG, grid: g)
                     draws.append(d)
                     xin += traj[d.k][b * per..<(b + 1) * per]
                     tg.append(Float(d.tg))
                 }
                 student.zeroGradients()
-                let cache = try student.forwardTraining(hidden: xin, shape: shape, text: text, textLength: textLength, timesteps: tg)
+                let cache = try student.forwardTraining(hidden: xin, shape: shape, text: text, textLength: textLength, timesteps: tg,
+                                                        timeEmbeddingOffset: offS)
                 let v = cache.output.array
                 var x0s = [Float](), xts = [Float](), taus = [Float]()
                 for b in 0..<bsz {
@@ -276,7 +332,8 @@ public final class Distiller {
                 text2 += text
                 let vt = try teacher.transformer.forward(hidden: xts + xts, shape: shape2, text: text2, textLength: textLength,
                                                          timesteps: taus + taus)
-                let vf = try fake.forward(hidden: xts, shape: shape, text: text, textLength: textLength, timesteps: taus)
+                let vf = try fake.forward(hidden: xts, shape: shape, text: text, textLength: textLength, timesteps: taus,
+                                          timeEmbeddingOffset: offF)
                 let S = Float(config.tdm.guidance), c = Float(config.tdm.huberC)
                 var dOut = [Float](repeating: 0, count: v.count)
                 var loss = 0.0
@@ -313,10 +370,14 @@ public final class Distiller {
                     }
                 }
                 loss /= Double(total)
-                try student.backward(cache, dOutput: dOut, inputGradients: false)
+                let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
                 let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: o.gradClip)
                 if loss.isFinite && gn.isFinite {
                     optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(o.studentLr))
+                    if unified {
+                        let tgr = tableGradient(sgr.timeEmbeddingOffset, k: kSteps, batch: bsz)
+                        optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(o.studentLr))
+                    }
                     stats.generatorLoss = loss
                     stats.gradNorm = gn
                 } else {
@@ -352,7 +413,13 @@ public final class Distiller {
     public func exportStudent(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
         var meta = teacher.metadata
         meta.kind = "student"
-        meta.sampling = .init(scheduler: "ddim", steps: grid.count, guidance: 1, timesteps: grid)
+        var table: [String: [Float]]? = nil
+        if unified {
+            table = [:]
+            for (i, k) in stepCounts.enumerated() { table![String(k)] = Array(studentSteps[(i * te)..<((i + 1) * te)]) }
+        }
+        meta.sampling = .init(scheduler: "ddim", steps: grid.count, guidance: 1, timesteps: grid,
+                              stepEmbeddings: table, timeShift: config.tdm.timeShift)
         meta.recipe = recipe
         try ModelPackage.save(dir, transformer: student, codec: teacher.codec, metadata: meta, dtype: dtype)
     }

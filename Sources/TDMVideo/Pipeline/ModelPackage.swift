@@ -16,6 +16,24 @@ public struct PackageMetadata: Codable, Equatable, Sendable {
         public var guidance: Double
         /// An explicit timestep grid (TDM students), overriding the scheduler's spacing.
         public var timesteps: [Int]?
+        /// Unified TDM students: the step-count embedding added to the time embedding, per supported K
+        /// ("1", "2", "4"), and the time shift of their grids.
+        public var stepEmbeddings: [String: [Float]]? = nil
+        public var timeShift: Double? = nil
+
+        public init(scheduler: String, steps: Int, guidance: Double, timesteps: [Int]?,
+                    stepEmbeddings: [String: [Float]]? = nil, timeShift: Double? = nil) {
+            self.scheduler = scheduler
+            self.steps = steps
+            self.guidance = guidance
+            self.timesteps = timesteps
+            self.stepEmbeddings = stepEmbeddings
+            self.timeShift = timeShift
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case scheduler, steps, guidance, timesteps, stepEmbeddings = "step_embeddings", timeShift = "time_shift"
+        }
     }
     public var formatVersion = 1
     public var kind: String           // "teacher" or "student"
@@ -96,17 +114,37 @@ public struct VideoPipeline {
         public var guidance: Double
         public var scheduler: String
         public var timesteps: [Int]?
-        public init(steps: Int, guidance: Double, scheduler: String, timesteps: [Int]? = nil) {
+        /// Added to the time embedding at every step (a unified student's step-count embedding).
+        public var timeEmbeddingOffset: [Float]?
+        public init(steps: Int, guidance: Double, scheduler: String, timesteps: [Int]? = nil, timeEmbeddingOffset: [Float]? = nil) {
             self.steps = steps
             self.guidance = guidance
             self.scheduler = scheduler
             self.timesteps = timesteps
+            self.timeEmbeddingOffset = timeEmbeddingOffset
         }
     }
 
     public var defaults: Options {
         let s = package.metadata.sampling
-        return Options(steps: s.steps, guidance: s.guidance, scheduler: s.scheduler, timesteps: s.timesteps)
+        return Options(steps: s.steps, guidance: s.guidance, scheduler: s.scheduler, timesteps: s.timesteps,
+                       timeEmbeddingOffset: s.stepEmbeddings?[String(s.steps)])
+    }
+
+    /// The model's defaults at another step count: a unified student switches to its own grid and
+    /// step embedding for K; any other model samples its scheduler's K-step spacing.
+    public func options(steps k: Int) -> Options {
+        var o = defaults
+        o.steps = k
+        let s = package.metadata.sampling
+        if let table = s.stepEmbeddings, let e = table[String(k)] {
+            o.timesteps = DistillConfig.grid(steps: k, shift: s.timeShift ?? 2)
+            o.timeEmbeddingOffset = e
+        } else {
+            o.timesteps = nil
+            o.timeEmbeddingOffset = nil
+        }
+        return o
     }
 
     /// Network evaluations per clip.
@@ -130,11 +168,13 @@ public struct VideoPipeline {
         if o.scheduler == "dpm" {
             var s = CogVideoXDPMScheduler(schedule: schedule)
             latents = try sampler.run(model: package.transformer, scheduler: &s, latents: noise, shape: shape, prompt: text,
-                                      negative: negative, textLength: enc.textLength, rng: &rng, progress: progress)
+                                      negative: negative, textLength: enc.textLength, rng: &rng,
+                                      timeEmbeddingOffset: o.timeEmbeddingOffset, progress: progress)
         } else {
             var s = CogVideoXDDIMScheduler(schedule: schedule)
             latents = try sampler.run(model: package.transformer, scheduler: &s, latents: noise, shape: shape, prompt: text,
-                                      negative: negative, textLength: enc.textLength, rng: &rng, progress: progress)
+                                      negative: negative, textLength: enc.textLength, rng: &rng,
+                                      timeEmbeddingOffset: o.timeEmbeddingOffset, progress: progress)
         }
         return try package.codec.decode(latents, frames: m.video.frames, height: m.video.height, width: m.video.width)
     }
