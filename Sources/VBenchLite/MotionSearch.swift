@@ -61,7 +61,7 @@ struct MotionSearch {
                 let vx = key / 256 - 64, vy = key % 256 - 64
                 for oy in -1...1 { for ox in -1...1 { add(2 * vx + ox, 2 * vy + oy) } }
             }
-            for oy in -2...2 { for ox in -2...2 { add(ox, oy) } }
+            for oy in -1...1 { for ox in -1...1 { add(ox, oy) } }
             candidates = set.sorted().map { ($0 / 256 - 64, $0 % 256 - 64) }
         } else {
             candidates = fullCandidates()
