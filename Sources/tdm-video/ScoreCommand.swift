@@ -108,6 +108,9 @@ struct ScoreCommand: ParsableCommand {
         if let baseline {
             let base = try Self.loadRawScores(baseline)
             let c = BaselineComparison.compare(current: report.rawScores, baseline: base, maxDrop: maxDrop)
+            guard !c.dimsCompared.isEmpty else {
+                throw ScoreError("\(baseline): the baseline shares no scored dimension with this run (baseline has \(base.keys.sorted().joined(separator: ", ")))")
+            }
             print(String(format: "baseline: total %.4f -> %.4f (%+.4f points over %d shared dimensions, max drop %.4f)",
                          c.baselineTotal, c.currentTotal, c.change, c.dimsCompared.count, maxDrop))
             if c.regressed {
