@@ -54,12 +54,22 @@ struct BackgroundModel {
                     }
                 }
             }
-            // Scale from the currently weighted pixels.
-            var used: [Float] = []
-            used.reserveCapacity(n)
-            for i in 0..<n where weights[i] > 0 { used.append(residual[i]) }
-            used.sort()
-            let mad = used.isEmpty ? 0 : used[used.count / 2]
+            // Scale from the currently weighted pixels: the median residual, from a histogram (residuals
+            // are L1 RGB distances in 0...765, so unit bins are exact enough and O(n)).
+            var hist = [Int](repeating: 0, count: 768)
+            var used = 0
+            for i in 0..<n where weights[i] > 0 {
+                hist[min(767, Int(residual[i]))] += 1
+                used += 1
+            }
+            var mad: Float = 0
+            if used > 0 {
+                var acc = 0
+                for (b, c) in hist.enumerated() {
+                    acc += c
+                    if 2 * acc >= used { mad = Float(b) + 0.5; break }
+                }
+            }
             model.sigma = max(2, 1.4826 * mad)
             let cut = max(24, 3.5 * model.sigma)
             var inliers = 0
@@ -84,8 +94,8 @@ struct BackgroundModel {
     /// Weighted least squares of channel c on (1, u, v).
     private static func solve(_ f: FramePlanes, _ c: Int, _ wts: [Float]) -> (Float, Float, Float) {
         let w = f.width, h = f.height, n = w * h
-        var s = [Double](repeating: 0, count: 9)
-        var r = [Double](repeating: 0, count: 3)
+        var s00 = 0.0, s01 = 0.0, s02 = 0.0, s11 = 0.0, s12 = 0.0, s22 = 0.0
+        var r0 = 0.0, r1 = 0.0, r2 = 0.0
         for y in 0..<h {
             let v = (Double(y) - Double(h - 1) / 2) / max(1, Double(h - 1) / 2)
             for x in 0..<w {
@@ -93,16 +103,12 @@ struct BackgroundModel {
                 guard wt > 0 else { continue }
                 let u = (Double(x) - Double(w - 1) / 2) / max(1, Double(w - 1) / 2)
                 let val = Double(f.data[c * n + y * w + x])
-                let basis = [1, u, v]
-                for i in 0..<3 {
-                    r[i] += wt * basis[i] * val
-                    for j in 0..<3 { s[i * 3 + j] += wt * basis[i] * basis[j] }
-                }
+                s00 += wt; s01 += wt * u; s02 += wt * v; s11 += wt * u * u; s12 += wt * u * v; s22 += wt * v * v
+                r0 += wt * val; r1 += wt * u * val; r2 += wt * v * val
             }
         }
-        guard let sol = solve3(s, r) else {
-            let total = s[0] > 0 ? r[0] / s[0] : 0
-            return (Float(total), 0, 0)
+        guard let sol = solve3([s00, s01, s02, s01, s11, s12, s02, s12, s22], [r0, r1, r2]) else {
+            return (Float(s00 > 0 ? r0 / s00 : 0), 0, 0)
         }
         return (Float(sol[0]), Float(sol[1]), Float(sol[2]))
     }

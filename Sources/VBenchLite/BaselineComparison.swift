@@ -24,8 +24,11 @@ public struct BaselineComparison: Sendable, Equatable {
     /// Compares raw per-dimension values.
     public static func compare(current: [String: Double], baseline: [String: Double], maxDrop: Double) -> BaselineComparison {
         let shared = VBenchDimension.allCases.filter { current[$0.rawValue] != nil && baseline[$0.rawValue] != nil }
-        let cur = Dictionary(uniqueKeysWithValues: shared.map { ($0.rawValue, current[$0.rawValue]!) })
-        let base = Dictionary(uniqueKeysWithValues: shared.map { ($0.rawValue, baseline[$0.rawValue]!) })
+        var cur: [String: Double] = [:], base: [String: Double] = [:]
+        for d in shared {
+            cur[d.rawValue] = current[d.rawValue]
+            base[d.rawValue] = baseline[d.rawValue]
+        }
         let ct = VBenchLite.aggregate(raw: cur).total ?? 0
         let bt = VBenchLite.aggregate(raw: base).total ?? 0
         // Contribution of one dimension to Total: its normalised value / group weight sum · group share.
@@ -40,8 +43,7 @@ public struct BaselineComparison: Sendable, Equatable {
         }
         var falls: [Fall] = []
         for d in shared {
-            let c = cur[d.rawValue]!, b = base[d.rawValue]!
-            guard c < b - 1e-9 else { continue }
+            guard let c = cur[d.rawValue], let b = base[d.rawValue], c < b - 1e-9 else { continue }
             let pts = (d.normalized(c) - d.normalized(b)) * groupShare(d) * 100
             falls.append(Fall(dimension: d.rawValue, baseline: b, current: c, totalPoints: pts))
         }

@@ -6,13 +6,15 @@ import Foundation
 /// VBench's formula is kept exactly (`ConsistencyScore`): s_i = [max(0, cos(f_{i-1}, f_i)) +
 /// max(0, cos(f_0, f_i))] / 2. Only the features differ. Each descriptor concatenates blocks that are
 /// L2-normalised separately, then the whole is L2-normalised:
-/// - subject (DINO stand-in, centre-weighted as the subject usually is central): a soft 8x4x4 HSV
-///   histogram weighted by a centred Gaussian (σ = 0.3 of the size), a 2x2-cell, 8-bin gradient
-///   orientation histogram of the central half, and a mean-centred 8x8 luma thumbnail of the central half;
-/// - background (CLIP stand-in on the whole frame, as CLIP sees the centre crop of a square clip): a
-///   mean-centred 16x16 RGB thumbnail of the whole frame and an 8x4x4 HSV histogram of the border ring.
-/// Histograms make the descriptors tolerant to an object's small moves (DINO and CLIP are too), the
-/// thumbnails and orientation cells make them sensitive to content changes, shuffles and noise.
+/// - subject (DINO stand-in): the subject is what `ShapeSegmenter` finds (up to three objects' boxes,
+///   else the whole frame): a soft 8x4x4 HSV histogram of its pixels weighted by how far each is from
+///   the background model, an 8-bin gradient-orientation histogram inside the boxes, and the largest
+///   box resampled to a mean-centred 6x6 luma thumbnail (its shape). All three ignore where the subject
+///   is and how big it is, as DINO's class token largely does, and change when the subject's colour,
+///   shape or texture changes, or when noise scatters its colours and orientations;
+/// - background (CLIP stand-in on the whole frame, as CLIP sees the centre crop of a square clip): an
+///   8x8 RGB thumbnail of the whole frame (not mean-centred: the background's colour dominates what
+///   CLIP sees) and an 8x4x4 HSV histogram of the border ring.
 enum FrameDescriptors {
     static func subject(_ f: FramePlanes, objects: [DetectedObject], background bg: BackgroundModel) -> [Float] {
         let w = f.width, h = f.height, ps = f.planeSize
@@ -53,7 +55,7 @@ enum FrameDescriptors {
         return normalized(normalized(hist) + normalized(orient) + normalized(thumb))
     }
 
-    /// Whole-frame subject descriptor, when no segmentation is at hand.
+    /// Subject descriptor of a frame, segmenting it first.
     static func subject(_ f: FramePlanes) -> [Float] {
         let d = ShapeSegmenter.detect(f)
         return subject(f, objects: d.objects, background: d.background)

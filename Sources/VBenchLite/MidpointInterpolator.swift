@@ -14,8 +14,8 @@ struct MidpointInterpolator {
     var radius: Int
 
     init(width: Int, height: Int) {
-        // Two frame intervals of motion: up to a quarter of the short side.
-        radius = max(4, min(width, height) / 4)
+        // Two frame intervals of motion: up to a sixth of the short side (5 px per frame at 64x64).
+        radius = max(4, min(width, height) / 6)
     }
 
     /// The predicted middle frame, 8-bit interleaved RGB (rounded and clamped as VBench's tensor2img).

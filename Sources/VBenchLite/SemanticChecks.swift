@@ -125,11 +125,12 @@ enum SemanticChecks {
 
     /// Describes a frame's background: the colour name of the ramp's mean colour, and its kind:
     /// texture when the residual scale σ exceeds 8 (L1 RGB), else gradient when the ramp changes by
-    /// more than 40 (L1 RGB) across the frame, else plain.
+    /// more than 6 (L1 RGB, about 2 levels per channel) across the frame, else plain. The world's
+    /// gradients run between two random muted colours and can be that faint.
     static func describeBackground(_ bg: BackgroundModel) -> (color: String, kind: String) {
         let m = bg.meanColor
         let color = ColorNaming.allNames[ColorNaming.index(m.0, m.1, m.2)]
-        let kind = bg.sigma > 8 ? "texture" : (bg.rampStrength > 40 ? "gradient" : "plain")
+        let kind = bg.sigma > 8 ? "texture" : (bg.rampStrength > 6 ? "gradient" : "plain")
         return (color, kind)
     }
 
@@ -149,7 +150,7 @@ enum SemanticChecks {
     /// checked with `MotionCheck`. (passed, checked, detail); nil when nothing was checkable.
     static func temporalStyle(_ a: ClipAnalysis, _ info: TemporalStyleInfo, world: WorldFacts?) -> (passed: Int, checked: Int, note: String)? {
         let main = world?.objects.first
-        let track = MotionFacts.track(a.detections, shape: main?.shape, color: main?.color)
+        let track = MotionFacts.track(a.detections, shape: main?.shape, color: main?.color, width: a.video.width, height: a.video.height)
         let check = MotionCheck.run(cameraName: info.cameraMotion, objectName: info.objectMotion, camera: a.camera,
                                     track: track, frames: a.video.frameCount, width: a.video.width, height: a.video.height)
         let results = [check.camera, check.object].compactMap { $0 }
@@ -176,7 +177,7 @@ enum SemanticChecks {
                 let shapeFrames = det.filter { $0.contains { $0.shape == shape } }.count
                 results.append(("\(shape) present", Double(shapeFrames) >= 0.5 * frames))
             }
-            let track = MotionFacts.track(det, shape: shape, color: color)
+            let track = MotionFacts.track(det, shape: shape, color: color, width: a.video.width, height: a.video.height)
             let check = MotionCheck.run(cameraName: world.cameraMotion, objectName: o.motion, camera: a.camera,
                                         track: track, frames: a.video.frameCount, width: a.video.width, height: a.video.height)
             if let ok = check.object { results.append(("\(color) \(shape) \(o.motion)", ok)) }

@@ -24,10 +24,12 @@ struct DetectedObject: Sendable {
 ///    have an interior (pixels whose eight neighbours share the region) are objects. Thin regions, the
 ///    mixed colours of anti-aliased or blurred edges, join the neighbouring object.
 /// 3. Each object's coverage α per pixel is the projection of (pixel − background) on
-///    (object colour − background), so soft edges count fractionally. Soft extents (Σ per-column max α,
-///    Σ per-row max α) and the α-area give the fill ratio: a square ≈ 1.0, a circle ≈ π/4 ≈ 0.785,
-///    a triangle or diamond ≈ 0.5. Triangles and diamonds differ by their width profiles: a diamond's row
-///    and column widths both peak in the middle, a triangle's widths grow monotonically along one axis.
+///    (object colour − background) (on luma alone when luma separates them by 40 levels or more, since
+///    codecs halve chroma resolution), so soft edges count fractionally.
+/// 4. The shape is the ideal template (circle, square, diamond, triangle) that, centred on the
+///    coverage centroid and scaled to the coverage area, differs least from the coverage map. A fill
+///    ratio alone (square 1.0, circle π/4, triangle and diamond 0.5) proved too fragile on 10-pixel
+///    shapes from compressed 32x32 clips: it is kept in the detection as evidence only.
 struct ShapeSegmenter {
     static let shapes = ["circle", "square", "triangle", "diamond"]
 
@@ -133,6 +135,7 @@ struct ShapeSegmenter {
         let bw = bx1 - bx0 + 1, bh = by1 - by0 + 1
         var alpha = [Float](repeating: 0, count: bw * bh)
         var area = 0.0, sx = 0.0, sy = 0.0
+        @inline(__always) func luma(_ r: Float, _ g: Float, _ b: Float) -> Float { 0.299 * r + 0.587 * g + 0.114 * b }
         for y in by0...by1 {
             for x in bx0...bx1 {
                 let i = y * w + x
@@ -141,7 +144,10 @@ struct ShapeSegmenter {
                 let den = d0 * d0 + d1 * d1 + d2 * d2
                 guard den > 1 else { continue }
                 let p0 = f.data[i] - bgColor[i], p1 = f.data[n + i] - bgColor[n + i], p2 = f.data[2 * n + i] - bgColor[2 * n + i]
-                var a = (p0 * d0 + p1 * d1 + p2 * d2) / den
+                // Luma alone where it separates object and background well: video codecs keep luma at
+                // full resolution but halve chroma, which would smear the edges of a colour projection.
+                let dl = luma(d0, d1, d2)
+                var a = abs(dl) >= 40 ? luma(p0, p1, p2) / dl : (p0 * d0 + p1 * d1 + p2 * d2) / den
                 a = min(1, max(0, a))
                 if owner[i] < 0 && a < 0.2 { a = 0 }
                 if owner[i] == r && a < 0.08 { a = 0 }
@@ -151,26 +157,16 @@ struct ShapeSegmenter {
         }
         guard area > 0 else { return nil }
         var colMax = [Float](repeating: 0, count: bw), rowMax = [Float](repeating: 0, count: bh)
-        var rowSum = [Float](repeating: 0, count: bh), colSum = [Float](repeating: 0, count: bw)
         for y in 0..<bh {
             for x in 0..<bw {
                 let a = alpha[y * bw + x]
                 colMax[x] = max(colMax[x], a); rowMax[y] = max(rowMax[y], a)
-                rowSum[y] += a; colSum[x] += a
             }
         }
         let softW = Double(colMax.reduce(0, +)), softH = Double(rowMax.reduce(0, +))
         let fill = area / max(1e-6, softW * softH)
-        var shape: String
-        if fill >= 0.885 {
-            shape = "square"
-        } else if fill >= 0.655 {
-            shape = "circle"
-        } else {
-            let rowPeak = peakPosition(rowSum, rowMax), colPeak = peakPosition(colSum, colMax)
-            let central: (Double) -> Bool = { $0 > 0.25 && $0 < 0.75 }
-            shape = central(rowPeak) && central(colPeak) ? "diamond" : "triangle"
-        }
+        let shape = classify(alpha: alpha, width: bw, height: bh, area: area,
+                             centroid: (sx / area - Double(bx0) + 0.5, sy / area - Double(by0) + 0.5))
         let hx = colMax.indices.filter { colMax[$0] >= 0.5 }, hy = rowMax.indices.filter { rowMax[$0] >= 0.5 }
         let box: (Double, Double, Double, Double)
         if let a = hx.first, let b = hx.last, let c = hy.first, let d = hy.last {
@@ -182,15 +178,56 @@ struct ShapeSegmenter {
                               centroid: (sx / area, sy / area), area: area, fill: fill)
     }
 
-    /// Relative position (0 = first, 1 = last) of the widest part of a profile, over the lines that are
-    /// at least half covered: the centroid of the lines within 90 % of the maximum width.
-    private static func peakPosition(_ sums: [Float], _ maxima: [Float]) -> Double {
-        let idx = sums.indices.filter { maxima[$0] >= 0.5 }
-        guard let first = idx.first, let last = idx.last, last > first else { return 0.5 }
-        let top = idx.map { sums[$0] }.max() ?? 0
-        var s = 0.0, c = 0.0
-        for i in idx where sums[i] >= 0.9 * top { s += Double(i); c += 1 }
-        return (s / c - Double(first)) / Double(last - first)
+    /// The shape whose ideal anti-aliased template, centred on the blob's centroid and scaled to its
+    /// coverage area, differs least from the coverage map (Σ|α − template| over the box). Area and
+    /// centroid survive blur and compression, so the template needs no other fitted parameter.
+    /// Triangles are tried equilateral and isosceles (base = height), pointing up and down.
+    static func classify(alpha: [Float], width bw: Int, height bh: Int, area: Double, centroid c: (Double, Double)) -> String {
+        var best = ("circle", Double.infinity)
+        for (name, variant) in templates {
+            var err = 0.0
+            for y in 0..<bh {
+                for x in 0..<bw {
+                    var cover = 0
+                    for sy in 0..<4 {
+                        for sx in 0..<4 {
+                            let px = Double(x) + (Double(sx) + 0.5) / 4 - c.0, py = Double(y) + (Double(sy) + 0.5) / 4 - c.1
+                            if inside(variant, px, py, area) { cover += 1 }
+                        }
+                    }
+                    err += abs(Double(alpha[y * bw + x]) - Double(cover) / 16)
+                }
+            }
+            if err < best.1 { best = (name, err) }
+        }
+        return best.0
+    }
+
+    static let templates: [(String, Int)] = [("circle", 0), ("square", 1), ("diamond", 2), ("triangle", 3), ("triangle", 4),
+                                              ("triangle", 5), ("triangle", 6)]
+
+    /// Whether (x, y), relative to the shape's centroid, lies inside template `variant` of area `a`.
+    @inline(__always)
+    static func inside(_ variant: Int, _ x: Double, _ y: Double, _ a: Double) -> Bool {
+        switch variant {
+        case 0:
+            return x * x + y * y <= a / Double.pi
+        case 1:
+            let s = a.squareRoot() / 2
+            return abs(x) <= s && abs(y) <= s
+        case 2:
+            return abs(x) + abs(y) <= (a / 2).squareRoot()
+        default:
+            // Triangles with a horizontal base: half-base b, height t, centroid t/3 above the base.
+            let equilateral = variant <= 4
+            let up = variant == 3 || variant == 5
+            let t: Double, b: Double
+            if equilateral { t = (a * 3.0.squareRoot()).squareRoot(); b = t / 3.0.squareRoot() } else { t = (2 * a).squareRoot(); b = t / 2 }
+            let yy = up ? y : -y
+            // Base at yy = t/3, apex at yy = -2t/3.
+            guard yy <= t / 3, yy >= -2 * t / 3 else { return false }
+            return abs(x) <= b * (yy + 2 * t / 3) / t
+        }
     }
 
     /// Parses an object phrase of the world ("circle", "red circle", "a red circle") into the shape and

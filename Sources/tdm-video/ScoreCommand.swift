@@ -10,17 +10,17 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Score videos with VBenchLite (VBench's 16 dimensions, Quality, Semantic and Total on a CPU).",
         discussion: """
-        PATH is a video or a directory of videos. With --suite, each file is matched to its prompt by
-        VBench's naming convention `{prompt}-{i}.mp4`, and the prompt's auxiliary info enables the
+        PATH is a video or a directory of videos. With --suite, each file is matched to its prompt by \
+        VBench's naming convention `{prompt}-{i}.mp4`, and the prompt's auxiliary info enables the \
         semantic dimensions. The last line printed is `total_score=<Total on VBench's 0-100 scale>`.
 
         Examples:
-          tdm-video score out/samples --suite suites/eval.json --out report.json
-          tdm-video score out/samples --suite suites/eval.json --write-baseline baseline.json
-          tdm-video score out/samples --suite suites/eval.json --baseline baseline.json --max-drop 1.5
-          tdm-video score --aggregate results_eval_results.json
+          tdm-video score clips/ --suite suite.json --out report.json
+          tdm-video score clips/ --suite suite.json --write-baseline base.json
+          tdm-video score clips/ --suite suite.json --baseline base.json --max-drop 1
+          tdm-video score --aggregate run_eval_results.json
 
-        Exit codes: 0 success (or no regression); 1 an error; 3 Total fell more than --max-drop
+        Exit codes: 0 success (or no regression); 1 an error; 3 Total fell more than --max-drop \
         points below the baseline (the fallen dimensions are listed).
         """)
 
@@ -108,6 +108,9 @@ struct ScoreCommand: ParsableCommand {
         if let baseline {
             let base = try Self.loadRawScores(baseline)
             let c = BaselineComparison.compare(current: report.rawScores, baseline: base, maxDrop: maxDrop)
+            guard !c.dimsCompared.isEmpty else {
+                throw ScoreError("\(baseline): the baseline shares no scored dimension with this run (baseline has \(base.keys.sorted().joined(separator: ", ")))")
+            }
             print(String(format: "baseline: total %.4f -> %.4f (%+.4f points over %d shared dimensions, max drop %.4f)",
                          c.baselineTotal, c.currentTotal, c.change, c.dimsCompared.count, maxDrop))
             if c.regressed {
