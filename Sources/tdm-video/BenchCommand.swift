@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the transformer's training step and forward pass on a preset shape.",
         discussion: """
-        Presets: world — render 16-frame 32x32 training clips of the embedded world (median ms per clip). videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
+        Presets: vbench — decode and score 16-frame 64x64 MP4 clips with VBenchLite (clips per second). world — render 16-frame 32x32 training clips of the embedded world (median ms per clip). videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
         16 channels, latent 8x8x8, 16 text tokens): a batch-8 AdamW training step (forward + backward + update)
         and a batch-1 forward, median of repeated runs. tiny — the same at 2 layers for a quick check.
 
@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
           tdm-video bench --preset small --json
         """)
 
-    @Option(help: "small | tiny | videoio | world")
+    @Option(help: "small | tiny | videoio | world | vbench")
     var preset: String = "small"
 
     @Option(help: "Timed repetitions of each measurement (the median is reported).")
@@ -28,13 +28,19 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["small", "tiny", "videoio", "world"].contains(preset) else {
-            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, tiny, videoio, world)")
+        guard ["small", "tiny", "videoio", "world", "vbench"].contains(preset) else {
+            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, tiny, videoio, world, vbench)")
         }
         guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
     }
 
     func run() throws {
+        if preset == "vbench" {
+            let r = try benchVBench(clips: max(repeats, 20) * 3)
+            try report(["preset": preset, "clips_per_second": r.clipsPerSecond].merging(r.detail.mapValues { $0 as Any }) { a, _ in a },
+                       text: String(format: "VBenchLite: %.1f clips/s (16-frame 64x64 MP4s, decoding included)", r.clipsPerSecond))
+            return
+        }
         if preset == "world" {
             let source = WorldClipSource(renderer: WorldRenderer())
             var rng = RNG(seed: 1)
