@@ -55,11 +55,14 @@ struct DemoCommand: ParsableCommand {
         try d.exportStudent(to: studentDir, recipe: ["config": distillConfig])
         let student = try ModelPackage.load(studentDir)
 
-        let prompts = WorldSplit.quickSuite().map(\.promptEn)
+        let suite = WorldSplit.quickSuite()
+        let prompts = suite.map(\.promptEn)
+        var scored: [String: [(name: String, video: RGBVideo, prompt: PromptEntry?)]] = ["truth": [], "teacher": [], "student": []]
         var sheet: [RGBVideo] = [], labels: [String] = []
         var tTeacher = 0.0, tStudent = 0.0
         for (i, p) in prompts.enumerated() {
             let truth = try world.render(prompt: p, seed: UInt64(i))
+            scored["truth"]!.append((p, truth, suite[i]))
             var clips: [RGBVideo] = [truth]
             for (pkg, name) in [(t, "teacher"), (student, "student")] {
                 let pipe = VideoPipeline(pkg)
@@ -72,6 +75,7 @@ struct DemoCommand: ParsableCommand {
                 try FileManager.default.createDirectory(at: dir.appendingPathComponent("clips"), withIntermediateDirectories: true)
                 try VideoWriter().write(clip, to: dir.appendingPathComponent("clips/\(p)-0.mp4"))
                 clips.append(clip)
+                scored[name]!.append((p, clip, suite[i]))
             }
             sheet += clips
             labels += ["TRUTH", "TEACHER", "STUDENT"]
@@ -79,6 +83,14 @@ struct DemoCommand: ParsableCommand {
         let sheetURL = outDir.appendingPathComponent("contact_sheet.png")
         try ContactSheet.writePNG(clips: sheet, columns: 8, labels: labels, gap: 2, to: sheetURL)
         let tp = VideoPipeline(t), sp = VideoPipeline(student)
+        var table = "  VBenchLite (0-100)   quality  semantic   total\n"
+        for name in ["truth", "teacher", "student"] {
+            let r = VBenchLite().evaluate(videos: scored[name]!)
+            try AtomicFile.write(try r.jsonData(), to: outDir.appendingPathComponent("\(name)_report.json")) { CLIError("cannot write the report: \($0)") }
+            func f(_ x: Double?) -> String { x.map { String(format: "%8.2f", $0 * 100) } ?? "       -" }
+            table += "  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(f(r.qualityScore))  \(f(r.semanticScore))  \(f(r.totalScore))\n"
+        }
+        print(table, terminator: "")
         print("""
             demo: \(prompts.count) prompts, \(v.frames) frames of \(v.width)x\(v.height)
               teacher: \(tp.nfe(tp.defaults)) network evaluations per clip, \(String(format: "%.3f", tTeacher / Double(prompts.count))) s per clip
