@@ -3,6 +3,7 @@ import Foundation
 import ShapeWorld
 import TDMVideo
 import TensorCore
+import VBenchLite
 
 /// `tdm-video distill`: Trajectory Distribution Matching from a teacher package.
 struct DistillCommand: ParsableCommand {
@@ -23,6 +24,7 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
     @Flag(help: "No progress line.") var quiet = false
+    @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
 
     func run() throws {
         let cfg = try ConfigFile.load(DistillConfig.self, from: URL(fileURLWithPath: config))
@@ -39,5 +41,11 @@ struct DistillCommand: ParsableCommand {
         let studentDir = outDir.appendingPathComponent("student")
         try d.exportStudent(to: studentDir, recipe: ["config": text, "command": "tdm-video distill --config \(config) --teacher \(teacher) --out \(out)"])
         print("wrote the student to \(studentDir.path)")
+        if evalSeeds > 0 {
+            let pkg = try ModelPackage.load(studentDir)
+            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds)
+            try SuiteEvaluation.write(report, to: studentDir.appendingPathComponent("report.json"))
+            print(report.table())
+        }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import ShapeWorld
 import TDMVideo
 import TensorCore
+import VBenchLite
 
 /// `tdm-video pretrain`: train a CogVideoX-architecture teacher on the embedded world.
 struct PretrainCommand: ParsableCommand {
@@ -12,7 +13,7 @@ struct PretrainCommand: ParsableCommand {
         discussion: """
         Writes DIR/checkpoint.safetensors every train.checkpoint_every steps (atomically), DIR/train_log.jsonl,
         DIR/codec.json, and at the end the model package DIR/model (diffusers folder + codec + tdm_video.json,
-        EMA weights). --resume continues a killed run exactly (same data and noise streams).
+        EMA weights) with a VBenchLite report of its samples on the held-out suite (DIR/model/report.json). --resume continues a killed run exactly (same data and noise streams).
 
         Example:
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
@@ -25,6 +26,7 @@ struct PretrainCommand: ParsableCommand {
     @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
     @Flag(help: "No progress line.") var quiet = false
     @Option(help: "Stop after this many steps of the schedule (for trials; the run can be resumed).") var stopAfter: Int?
+    @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
     @Option(help: "Do not train: write a model package from the last checkpoint's EMA weights to this folder.") var snapshot: String?
 
     func run() throws {
@@ -50,5 +52,13 @@ struct PretrainCommand: ParsableCommand {
         let modelDir = outDir.appendingPathComponent("model")
         try trainer.exportPackage(to: modelDir, recipe: ["config": text, "command": "tdm-video pretrain --config \(config) --out \(out)"])
         print("wrote the teacher to \(modelDir.path)")
+        if evalSeeds > 0 {
+            let pkg = try ModelPackage.load(modelDir)
+            let progress = ProgressLine(label: "evaluate", total: WorldSplit.heldOutSuite().count * evalSeeds, quiet: quiet)
+            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds) { i, _ in progress.update(i) }
+            progress.finish()
+            try SuiteEvaluation.write(report, to: modelDir.appendingPathComponent("report.json"))
+            print(report.table())
+        }
     }
 }
