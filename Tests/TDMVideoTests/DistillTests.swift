@@ -3,6 +3,7 @@ import Testing
 @testable import TDMVideo
 @testable import TensorCore
 @testable import VideoModel
+import ShapeWorld
 
 struct SquarePrompts: PromptSource {
     func samplePrompt(_ rng: inout RNG) -> String {
@@ -82,6 +83,22 @@ struct SquarePrompts: PromptSource {
         #expect(compareTensors(second.student.parameters.array, d.student.parameters.array).maxAbs <= 1e-6)
         #expect(compareTensors(second.studentSteps, d.studentSteps).maxAbs <= 1e-6)
         #expect(throws: ConfigError.self) { _ = try Distiller(config: try Self.config(", unify: [1, 2]"), teacher: teacher, outDir: b) }
+    }
+
+    /// With eval_every, the log records the student's VBenchLite scores during training.
+    @Test func periodicEvaluationIsLogged() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let out = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: out) }
+        var cfg = try Self.config()
+        cfg.optim.evalEvery = 3
+        let d = try Distiller(config: cfg, teacher: teacher, outDir: out)
+        d.quiet = true
+        d.evalSuite = Array(WorldSplit.quickSuite().prefix(2))
+        _ = try d.run(prompts: SquarePrompts(), resume: false)
+        let evals = TrainingLog.read(d.logURL).filter { $0["eval_total"] != nil }
+        #expect(evals.compactMap { $0["step"] as? Int } == [3, 6])
+        #expect(evals.allSatisfy { ($0["eval_total"] as? Double ?? -1) > 0 })
     }
 
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.

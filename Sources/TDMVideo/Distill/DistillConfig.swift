@@ -49,13 +49,16 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var fakeLr = 1e-4
         public var beta1 = 0.0, beta2 = 0.999, weightDecay = 0.0, gradClip = 1.0
         public var seed = 1, checkpointEvery = 50, logEvery = 5, maxBadSteps = 20
+        /// Score the student on the held-out suite every this many iterations (0: never), with this many seeds.
+        public var evalEvery = 0, evalSeeds = 1
         enum CodingKeys: String, CodingKey {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
+            case evalEvery = "eval_every", evalSeeds = "eval_seeds"
         }
         public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
             "iterations", "batch", "student_lr", "fake_lr", "beta1", "beta2", "weight_decay", "grad_clip", "seed",
-            "checkpoint_every", "log_every", "max_bad_steps"].map { ($0, nil) })
+            "checkpoint_every", "log_every", "max_bad_steps", "eval_every", "eval_seeds"].map { ($0, nil) })
         public func validate(file: String, path: String) throws {
             try ConfigFile.require(iterations >= 1, file, path, "iterations", "a positive integer")
             try ConfigFile.require((1...1024).contains(batch), file, path, "batch", "an integer in 1...1024")
@@ -69,6 +72,8 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(checkpointEvery >= 1, file, path, "checkpoint_every", "a positive integer")
             try ConfigFile.require(logEvery >= 1, file, path, "log_every", "a positive integer")
             try ConfigFile.require(maxBadSteps >= 1, file, path, "max_bad_steps", "a positive integer")
+            try ConfigFile.require(evalEvery >= 0, file, path, "eval_every", "a non-negative integer (0: never)")
+            try ConfigFile.require((1...10).contains(evalSeeds), file, path, "eval_seeds", "an integer in 1...10")
         }
     }
 

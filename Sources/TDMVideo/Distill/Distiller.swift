@@ -1,6 +1,8 @@
 import Foundation
 import TensorCore
 import VideoModel
+import ShapeWorld
+import VBenchLite
 
 /// Where distillation prompts come from (TDM is data-free: prompts only, no clips).
 public protocol PromptSource {
@@ -19,6 +21,8 @@ public final class Distiller {
     public let outDir: URL
     public var quiet = false
     public var stopAfterIteration: Int? = nil
+    /// The suite scored every `optim.eval_every` iterations (the world's held-out suite by default).
+    public var evalSuite: [PromptEntry] = WorldSplit.heldOutSuite()
 
     let acp: [Double]
     let shape1: VideoShape
@@ -403,6 +407,18 @@ public final class Distiller {
             }
             progress.update(iter, String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss))
             if iter % o.checkpointEvery == 0 || iter == o.iterations { try saveCheckpoint() }
+            if o.evalEvery > 0 && iter % o.evalEvery == 0 {
+                // The student as it is now, on its own K-step grid without guidance.
+                var meta = teacher.metadata
+                meta.kind = "student"
+                meta.sampling = .init(scheduler: "ddim", steps: grid.count, guidance: 1, timesteps: grid,
+                                      stepEmbeddings: unified ? [String(config.tdm.steps): Array(studentSteps[(stepCounts.firstIndex(of: config.tdm.steps)! * te)...].prefix(te))] : nil,
+                                      timeShift: config.tdm.timeShift)
+                let pkg = ModelPackage(directory: outDir, metadata: meta, transformer: student, codec: teacher.codec)
+                let r = try SuiteEvaluation.run(pkg, suite: evalSuite, seeds: o.evalSeeds)
+                log.append(["step": iter, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
+                            "eval_semantic": r.semanticScore ?? -1])
+            }
         }
         progress.update(iter, String(format: "gen %.4f fake %.4f", last.generatorLoss, last.fakeLoss), force: true)
         progress.finish()
