@@ -6,16 +6,18 @@ import TensorCore
 import VBenchLite
 import VideoIO
 
-/// `tdm-video demo`: the main job end to end — teacher, TDM student, clips side by side, timings.
+/// `tdm-video demo`: the main job end to end — teacher, TDM student, clips side by side, scores, timings.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Distil a student from the teacher, render the demo prompts with both, and compare them.",
+        abstract: "Distil a student from the teacher, render the demo prompts with both, score them, write a report.",
         discussion: """
         Uses the shipped teacher in models/teacher when present; otherwise trains a tiny one first
         (configs/tiny_pretrain.yaml), which exercises the whole pipeline in seconds but makes no useful video.
-        Writes the teacher and student clips, a contact sheet (ground truth / teacher / student per prompt)
-        and a summary to --out.
+        Distils a student with a short schedule (configs/demo_distill.yaml), renders the quick suite with the
+        world (ground truth), the teacher (100 network evaluations) and the student (4), scores all three with
+        VBenchLite and writes to --out: index.html (clips side by side, scores, loss curves, timings), the
+        clips, contact_sheet.png, the three score reports and the student package.
 
         Example:
           tdm-video demo --out out/demo
@@ -23,7 +25,7 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Output folder.") var out: String = "out/demo"
     @Option(help: "Teacher package (default: models/teacher, else a tiny one trained now).") var teacher: String?
-    @Option(help: "Distillation config.") var config: String = "configs/distill.yaml"
+    @Option(help: "Distillation config.") var config: String = "configs/demo_distill.yaml"
     @Flag(help: "No progress lines.") var quiet = false
 
     func run() throws {
@@ -31,8 +33,12 @@ struct DemoCommand: ParsableCommand {
         do { try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")
         }
+        // A page from an earlier run must not pass for this one's if this run fails part-way.
+        try? FileManager.default.removeItem(at: outDir.appendingPathComponent("index.html"))
+        let started = Date()
         var teacherDir = URL(fileURLWithPath: teacher ?? "models/teacher")
         var distillConfig = config
+        var tinyNote: String?
         if teacher == nil && !FileManager.default.fileExists(atPath: teacherDir.appendingPathComponent("tdm_video.json").path) {
             print("no shipped teacher in models/teacher: training a tiny one (configs/tiny_pretrain.yaml) to run the pipeline")
             let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: "configs/tiny_pretrain.yaml"))
@@ -43,60 +49,95 @@ struct DemoCommand: ParsableCommand {
             teacherDir = outDir.appendingPathComponent("teacher")
             try p.exportPackage(to: teacherDir, recipe: ["config": "configs/tiny_pretrain.yaml"])
             distillConfig = "configs/tiny_distill.yaml"
+            tinyNote = "No shipped teacher was found, so a tiny one was trained for seconds: the pipeline ran end to end, but these clips are not meant to look like anything."
         }
         let t = try ModelPackage.load(teacherDir)
         let v = t.metadata.video
         let dcfg = try ConfigFile.load(DistillConfig.self, from: URL(fileURLWithPath: distillConfig))
-        let d = try Distiller(config: dcfg, teacher: t, outDir: outDir.appendingPathComponent("distill"))
+        let distillDir = outDir.appendingPathComponent("distill")
+        try? FileManager.default.removeItem(at: distillDir)
+        let d = try Distiller(config: dcfg, teacher: t, outDir: distillDir)
         d.quiet = quiet
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         let dr = try d.run(prompts: WorldClipSource(renderer: world), resume: false)
         let studentDir = outDir.appendingPathComponent("student")
         try d.exportStudent(to: studentDir, recipe: ["config": distillConfig])
+        try RunPictures.writeDistillCurves(log: d.logURL, to: distillDir)
         let student = try ModelPackage.load(studentDir)
 
         let suite = WorldSplit.quickSuite()
-        let prompts = suite.map(\.promptEn)
-        var scored: [String: [(name: String, video: RGBVideo, prompt: PromptEntry?)]] = ["truth": [], "teacher": [], "student": []]
+        let columns = ["truth", "teacher", "student"]
+        var scored: [String: [(name: String, video: RGBVideo, prompt: PromptEntry?)]] = [:]
         var sheet: [RGBVideo] = [], labels: [String] = []
-        var tTeacher = 0.0, tStudent = 0.0
-        for (i, p) in prompts.enumerated() {
-            let truth = try world.render(prompt: p, seed: UInt64(i))
-            scored["truth"]!.append((p, truth, suite[i]))
-            var clips: [RGBVideo] = [truth]
-            for (pkg, name) in [(t, "teacher"), (student, "student")] {
-                let pipe = VideoPipeline(pkg)
-                let t0 = Date()
-                let px = try pipe.render(prompt: p, seed: UInt64(i), options: pipe.defaults)
-                let dt = Date().timeIntervalSince(t0)
-                if name == "teacher" { tTeacher += dt } else { tStudent += dt }
-                let clip = WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
-                let dir = outDir.appendingPathComponent(name)
-                try FileManager.default.createDirectory(at: dir.appendingPathComponent("clips"), withIntermediateDirectories: true)
-                try VideoWriter().write(clip, to: dir.appendingPathComponent("clips/\(p)-0.mp4"))
-                clips.append(clip)
-                scored[name]!.append((p, clip, suite[i]))
+        var seconds: [String: Double] = [:]
+        var rows: [DemoPage.Row] = []
+        let progress = ProgressLine(label: "render", total: suite.count, quiet: quiet)
+        for (i, entry) in suite.enumerated() {
+            let p = entry.promptEn
+            let file = p.replacingOccurrences(of: "/", with: " ") + "-0.mp4"
+            var row = DemoPage.Row(prompt: p, clips: [:])
+            for name in columns {
+                let clip: RGBVideo
+                if name == "truth" {
+                    clip = try world.render(prompt: p, seed: UInt64(i))
+                } else {
+                    let pipe = VideoPipeline(name == "teacher" ? t : student)
+                    let t0 = Date()
+                    let px = try pipe.render(prompt: p, seed: UInt64(i), options: pipe.defaults)
+                    seconds[name, default: 0] += Date().timeIntervalSince(t0)
+                    clip = WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
+                }
+                let dir = outDir.appendingPathComponent("\(name)/clips")
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                try VideoWriter().write(clip, to: dir.appendingPathComponent(file))
+                row.clips[name] = "\(name)/clips/\(file)"
+                scored[name, default: []].append((p, clip, entry))
+                sheet.append(clip)
+                labels.append(name.uppercased() + (name == "truth" ? ": " + p.uppercased() : ""))
             }
-            sheet += clips
-            labels += ["TRUTH", "TEACHER", "STUDENT"]
+            rows.append(row)
+            progress.update(i + 1)
         }
+        progress.finish()
         let sheetURL = outDir.appendingPathComponent("contact_sheet.png")
         try ContactSheet.writePNG(clips: sheet, columns: 8, labels: labels, gap: 2, to: sheetURL)
-        let tp = VideoPipeline(t), sp = VideoPipeline(student)
-        var table = "  VBenchLite (0-100)   quality  semantic   total\n"
-        for name in ["truth", "teacher", "student"] {
+
+        var reports: [(name: String, report: ScoreReport)] = []
+        for name in columns {
             let r = VBenchLite().evaluate(videos: scored[name]!)
             try AtomicFile.write(try r.jsonData(), to: outDir.appendingPathComponent("\(name)_report.json")) { CLIError("cannot write the report: \($0)") }
+            reports.append((name == "truth" ? "ground truth" : name, r))
+        }
+        let tp = VideoPipeline(t), sp = VideoPipeline(student)
+        let n = Double(suite.count)
+        let timings = [DemoPage.Timing(name: "teacher", nfe: tp.nfe(tp.defaults), secondsPerClip: seconds["teacher", default: 0] / n),
+                       DemoPage.Timing(name: "student", nfe: sp.nfe(sp.defaults), secondsPerClip: seconds["student", default: 0] / n)]
+        let speedUp = timings[0].secondsPerClip / max(timings[1].secondsPerClip, 1e-9)
+
+        var page = DemoPage(columns: columns, rows: rows, reports: reports, timings: timings)
+        page.subtitle = "\(suite.count) prompts of the world's quick suite, \(v.frames) frames of \(v.width)x\(v.height) at \(Int(v.fps)) fps, "
+            + "seed = prompt index. Teacher: \(t.directory.path). Student: TDM with \(distillConfig), "
+            + "\(dr.iterations) iterations in \(ProgressLine.duration(dr.seconds))."
+        if let tinyNote { page.notes.append(tinyNote) }
+        let curves = LossCurves.distillSVGs(log: d.logURL)
+        page.figures.append(("Distillation losses", curves.losses))
+        if let e = curves.eval { page.figures.append(("Student during distillation", e)) }
+        page.images.append(("Contact sheet: ground truth, teacher, student (8 frames each)", "contact_sheet.png"))
+        let index = outDir.appendingPathComponent("index.html")
+        try AtomicFile.write(Data(page.html().utf8), to: index) { CLIError("cannot write \(index.path): \($0)") }
+
+        var table = "  VBenchLite (0-100)   quality  semantic   total\n"
+        for (name, r) in reports {
             func f(_ x: Double?) -> String { x.map { String(format: "%8.2f", $0 * 100) } ?? "       -" }
             table += "  \(name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(f(r.qualityScore))  \(f(r.semanticScore))  \(f(r.totalScore))\n"
         }
         print(table, terminator: "")
         print("""
-            demo: \(prompts.count) prompts, \(v.frames) frames of \(v.width)x\(v.height)
-              teacher: \(tp.nfe(tp.defaults)) network evaluations per clip, \(String(format: "%.3f", tTeacher / Double(prompts.count))) s per clip
-              student: \(sp.nfe(sp.defaults)) network evaluations per clip, \(String(format: "%.3f", tStudent / Double(prompts.count))) s per clip
-              speed-up: \(String(format: "%.1f", tTeacher / max(tStudent, 1e-9)))x; distillation \(dr.iterations) iterations in \(String(format: "%.0f", dr.seconds)) s
-              contact sheet: \(sheetURL.path)
+            demo: \(suite.count) prompts, \(v.frames) frames of \(v.width)x\(v.height)
+              teacher: \(timings[0].nfe) network evaluations per clip, \(String(format: "%.3f", timings[0].secondsPerClip)) s per clip
+              student: \(timings[1].nfe) network evaluations per clip, \(String(format: "%.3f", timings[1].secondsPerClip)) s per clip
+              speed-up: \(String(format: "%.1f", speedUp))x; distillation \(dr.iterations) iterations in \(ProgressLine.duration(dr.seconds))
+              report: \(index.path) (\(ProgressLine.duration(Date().timeIntervalSince(started))) in all)
             """)
     }
 }

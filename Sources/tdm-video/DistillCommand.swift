@@ -25,6 +25,14 @@ struct DistillCommand: ParsableCommand {
     @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
     @Flag(help: "No progress line.") var quiet = false
     @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
+    @Option(help: "Prompts of the quick suite in the closing contact sheet (0 skips it).") var sheetPrompts: Int = 8
+
+    func validate() throws {
+        guard (0...100).contains(evalSeeds) else { throw ValidationError("--eval-seeds must be in 0...100") }
+        guard (0...WorldSplit.quickSuite().count).contains(sheetPrompts) else {
+            throw ValidationError("--sheet-prompts must be in 0...\(WorldSplit.quickSuite().count)")
+        }
+    }
 
     func run() throws {
         let cfg = try ConfigFile.load(DistillConfig.self, from: URL(fileURLWithPath: config))
@@ -41,6 +49,15 @@ struct DistillCommand: ParsableCommand {
         let studentDir = outDir.appendingPathComponent("student")
         try d.exportStudent(to: studentDir, recipe: ["config": text, "command": "tdm-video distill --config \(config) --teacher \(teacher) --out \(out)"])
         print("wrote the student to \(studentDir.path)")
+        let pictures = try RunPictures.writeDistillCurves(log: d.logURL, to: outDir)
+        let sheet = outDir.appendingPathComponent("contact_sheet.png")
+        if sheetPrompts > 0 {
+            let pkg = try ModelPackage.load(studentDir)
+            try RunPictures.writeContactSheet(models: [("teacher", t), ("student", pkg)],
+                                              prompts: WorldSplit.quickSuite().prefix(sheetPrompts).map(\.promptEn),
+                                              groundTruth: true, to: sheet)
+        }
+        print("wrote " + (pictures.map(\.path) + (sheetPrompts > 0 ? [sheet.path] : [])).joined(separator: ", "))
         if evalSeeds > 0 {
             let pkg = try ModelPackage.load(studentDir)
             let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds)

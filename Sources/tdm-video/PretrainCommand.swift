@@ -52,6 +52,8 @@ struct PretrainCommand: ParsableCommand {
         let modelDir = outDir.appendingPathComponent("model")
         try trainer.exportPackage(to: modelDir, recipe: ["config": text, "command": "tdm-video pretrain --config \(config) --out \(out)"])
         print("wrote the teacher to \(modelDir.path)")
+        let curve = try RunPictures.writePretrainCurve(log: trainer.logURL, to: outDir)
+        print("wrote \(curve.path)")
         if evalSeeds > 0 {
             let pkg = try ModelPackage.load(modelDir)
             let progress = ProgressLine(label: "evaluate", total: WorldSplit.heldOutSuite().count * evalSeeds, quiet: quiet)

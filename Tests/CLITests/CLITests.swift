@@ -16,11 +16,12 @@ enum CLI {
 
     struct Run { var status: Int32; var out: String; var err: String }
 
-    static func run(_ args: [String]) throws -> Run {
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
         p.currentDirectoryURL = root
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let o = Pipe(), e = Pipe()
         p.standardOutput = o
         p.standardError = e
@@ -28,6 +29,19 @@ enum CLI {
         let od = o.fileHandleForReading.readDataToEndOfFile(), ed = e.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Run(status: p.terminationStatus, out: String(decoding: od, as: UTF8.self), err: String(decoding: ed, as: UTF8.self))
+    }
+
+    /// Starts the binary without waiting (output discarded), for tests that kill it.
+    static func start(_ args: [String], environment: [String: String] = [:]) throws -> Process {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = root
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
     }
 
     static func temp() -> URL {
@@ -115,5 +129,141 @@ enum CLI {
         try expectFailure(["world", "suite", "--out", "/proc/none/s.json"], "/proc/none")
         // Nothing that looks complete was left behind.
         for f in ["x.mp4", "w.mp4", "o/model", "c"] { #expect(!FileManager.default.fileExists(atPath: d.path + "/" + f), "\(f)") }
+    }
+
+    /// SIGKILL at several moments of a distillation (checkpointing every iteration, so kills also land
+    /// inside checkpoint writes), each followed by --resume, ends with the same student, bit for bit, as an
+    /// uninterrupted run with the same seed and thread count.
+    @Test func distillationKilledAtRandomMomentsResumesToTheSameStudent() throws {
+        let d = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: d) }
+        let env = ["TDM_THREADS": "2"]
+        var r = try CLI.run(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/t", "--quiet", "--eval-seeds", "0"])
+        #expect(r.status == 0, "\(r.err)")
+        let config = d.appendingPathComponent("kill.yaml")
+        try """
+            tdm: {steps: 4, guidance: 4.5}
+            optim: {iterations: 30, batch: 2, student_lr: 1.0e-4, fake_lr: 5.0e-4, checkpoint_every: 1, log_every: 1}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        func args(_ out: String, resume: Bool) -> [String] {
+            ["distill", "--config", config.path, "--teacher", d.path + "/t/model", "--out", d.path + "/" + out, "--quiet",
+             "--eval-seeds", "0", "--sheet-prompts", "0"] + (resume ? ["--resume"] : [])
+        }
+        r = try CLI.run(args("ref", resume: false), environment: env)
+        #expect(r.status == 0, "\(r.err)")
+        let reference = try Data(contentsOf: d.appendingPathComponent("ref/student/diffusion_pytorch_model.safetensors"))
+        /// Iterations the run's log has recorded so far.
+        func logged(_ out: String) -> Int {
+            let text = (try? String(contentsOf: d.appendingPathComponent("\(out)/distill_log.jsonl"), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { line -> Int? in
+                guard let r = line.range(of: "\"step\":") else { return nil }
+                return Int(line[r.upperBound...].prefix { $0.isNumber })
+            }.max() ?? 0
+        }
+        // Moments spread over the run, from a fixed seed so a failure can be replayed: wait until the log
+        // reaches a drawn iteration, then a drawn few milliseconds more (inside compute or a checkpoint write).
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func uniform() -> Double { state = state &* 6364136223846793005 &+ 1442695040888963407; return Double(state >> 11) / Double(1 << 53) }
+        var killedMidRun = 0
+        for trial in 0..<3 {
+            let out = "k\(trial)"
+            var resume = false
+            var kills: [String] = []
+            for round in 0..<2 {
+                let target = Int(uniform() * 12) + 1 + round * 14
+                let extra = uniform() * 0.02
+                let p = try CLI.start(args(out, resume: resume), environment: env)
+                let deadline = Date().addingTimeInterval(60)
+                while p.isRunning && logged(out) < target && Date() < deadline { usleep(500) }
+                Thread.sleep(forTimeInterval: extra)
+                let at = logged(out)
+                if p.isRunning {
+                    kill(p.processIdentifier, SIGKILL)
+                    killedMidRun += 1
+                }
+                p.waitUntilExit()
+                kills.append("after iteration \(at) + \(String(format: "%.0f", extra * 1000)) ms")
+                resume = true
+            }
+            r = try CLI.run(args(out, resume: true), environment: env)
+            #expect(r.status == 0, "trial \(trial), kills \(kills): \(r.err)")
+            let resumed = try Data(contentsOf: d.appendingPathComponent("\(out)/student/diffusion_pytorch_model.safetensors"))
+            #expect(resumed == reference, "trial \(trial), kills \(kills): the resumed student differs")
+        }
+        #expect(killedMidRun >= 4, "most kills must land while the run is going (\(killedMidRun) of 6 did)")
+    }
+
+    /// A full disk: a 48 KiB tmpfs. The run stops with a message naming the file and the cause, and leaves
+    /// no checkpoint, model or temporary file that could pass for a complete one.
+    @Test(.enabled(if: FullDisk.canMount, "needs permission to mount a tmpfs (root)"))
+    func fullDiskGivesAClearErrorAndNoPartialFile() throws {
+        let d = CLI.temp()
+        defer { FullDisk.unmount(d); try? FileManager.default.removeItem(at: d) }
+        try #require(FullDisk.mount(d, bytes: 48 * 1024))
+        let r = try CLI.run(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/run", "--quiet"])
+        #expect(r.status == 1, "exit \(r.status): \(r.err)")
+        #expect(r.err.lowercased().contains("space"), "the cause is named: \(r.err)")
+        let left = (FileManager.default.enumerator(atPath: d.path)?.allObjects as? [String]) ?? []
+        for f in left {
+            #expect(!f.hasSuffix("checkpoint.safetensors") && !f.contains("model/") && !f.contains(".tmp"), "left behind: \(f)")
+        }
+        // Fill what is left, then write a video: the same clear failure, and no clip.
+        if let h = FileHandle(forWritingAtPath: { FileManager.default.createFile(atPath: d.path + "/filler", contents: nil); return d.path + "/filler" }()) {
+            while (try? h.write(contentsOf: Data(count: 4096))) != nil {}
+            try? h.close()
+        }
+        let v = try CLI.run(["world", "render", "a red circle moving left", "--out", d.path + "/w.mp4"])
+        #expect(v.status == 1 && v.err.lowercased().contains("space"), "exit \(v.status): \(v.err)")
+        #expect(!FileManager.default.fileExists(atPath: d.path + "/w.mp4"))
+    }
+
+    /// The demo on a tiny teacher: every clip, the page that shows them, the reports and the curves.
+    @Test func demoWritesAPageThatShowsEveryClip() throws {
+        let d = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: d) }
+        var r = try CLI.run(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/t", "--quiet", "--eval-seeds", "0"])
+        #expect(r.status == 0, "\(r.err)")
+        r = try CLI.run(["demo", "--teacher", d.path + "/t/model", "--config", "configs/tiny_distill.yaml", "--out", d.path + "/demo", "--quiet"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("speed-up") && r.out.contains("student"), "\(r.out)")
+        let html = try String(contentsOf: d.appendingPathComponent("demo/index.html"), encoding: .utf8)
+        let sources = html.components(separatedBy: "<video src=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        #expect(sources.count == 24, "8 prompts x truth, teacher, student")
+        for s in sources {
+            let path = s.removingPercentEncoding ?? s
+            #expect(FileManager.default.fileExists(atPath: d.path + "/demo/" + path), "\(path)")
+        }
+        for f in ["contact_sheet.png", "truth_report.json", "teacher_report.json", "student_report.json", "distill/loss_curves.svg"] {
+            #expect(FileManager.default.fileExists(atPath: d.path + "/demo/" + f), "\(f)")
+        }
+        #expect(html.contains("<svg") && html.contains("Total"))
+    }
+}
+
+/// Mounting a small tmpfs to simulate a full disk (Linux, root).
+enum FullDisk {
+    static let canMount: Bool = {
+        let d = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: d) }
+        guard mount(d, bytes: 4096) else { return false }
+        unmount(d)
+        return true
+    }()
+
+    static func mount(_ dir: URL, bytes: Int) -> Bool {
+        shell("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", dir.path]) == 0
+    }
+
+    static func unmount(_ dir: URL) { _ = shell("/bin/umount", [dir.path]) }
+
+    static func shell(_ exe: String, _ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
     }
 }

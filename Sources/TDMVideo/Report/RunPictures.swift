@@ -1,0 +1,59 @@
+import Foundation
+import ShapeWorld
+import TensorCore
+import VideoModel
+import VideoIO
+
+/// The pictures a run leaves beside its model: loss curves as SVG and a contact sheet of clips, so a
+/// reader sees how training went and what the model makes without running anything.
+public enum RunPictures {
+    /// Writes `loss_curves.svg` (and `eval_curve.svg` when the run evaluated the student periodically)
+    /// from a distillation log. Returns the files written.
+    @discardableResult
+    public static func writeDistillCurves(log: URL, to dir: URL) throws -> [URL] {
+        let svgs = LossCurves.distillSVGs(log: log)
+        var written: [URL] = []
+        let losses = dir.appendingPathComponent("loss_curves.svg")
+        try AtomicFile.write(Data(svgs.losses.utf8), to: losses) { ModelError.badInput("cannot write \(losses.path): \($0)") }
+        written.append(losses)
+        if let e = svgs.eval {
+            let u = dir.appendingPathComponent("eval_curve.svg")
+            try AtomicFile.write(Data(e.utf8), to: u) { ModelError.badInput("cannot write \(u.path): \($0)") }
+            written.append(u)
+        }
+        return written
+    }
+
+    /// Writes `loss_curve.svg` from a pretraining log.
+    @discardableResult
+    public static func writePretrainCurve(log: URL, to dir: URL) throws -> URL {
+        let svg = LossCurves.chart(log: log, keys: ["loss"], title: "Teacher pretraining loss (v-prediction)").svg()
+        let u = dir.appendingPathComponent("loss_curve.svg")
+        try AtomicFile.write(Data(svg.utf8), to: u) { ModelError.badInput("cannot write \(u.path): \($0)") }
+        return u
+    }
+
+    /// Renders each prompt with each model at its own default sampling (seed = the prompt's index) and
+    /// writes a contact sheet: one row per prompt and model, the world's ground truth first when asked.
+    public static func writeContactSheet(models: [(label: String, package: ModelPackage)], prompts: [String],
+                                         groundTruth: Bool, to url: URL, columns: Int = 8) throws {
+        guard let first = models.first else { return }
+        let v = first.package.metadata.video
+        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
+        var clips: [RGBVideo] = [], labels: [String] = []
+        for (i, p) in prompts.enumerated() {
+            if groundTruth, let truth = try? world.render(prompt: p, seed: UInt64(i)) {
+                clips.append(truth)
+                labels.append("TRUTH: \(p)")
+            }
+            for m in models {
+                let pipe = VideoPipeline(m.package)
+                let px = try pipe.render(prompt: p, seed: UInt64(i), options: pipe.defaults)
+                let mv = m.package.metadata.video
+                clips.append(WorldRenderer.toVideo(px, width: mv.width, height: mv.height, fps: mv.fps))
+                labels.append("\(m.label) (\(pipe.nfe(pipe.defaults)) NFE)")
+            }
+        }
+        try ContactSheet.writePNG(clips: clips, columns: columns, labels: labels.map { $0.uppercased() }, gap: 2, to: url)
+    }
+}
