@@ -25,6 +25,10 @@ build: deps
 test: deps
 	$(SWIFT) test -c release
 
+# The quality-score regression gate on the shipped models (and the proof that it fails damaged ones).
+quality: deps
+	$(SWIFT) test -c release --filter QualityGateTests
+
 demo: build
 	$(BIN) demo --out out/demo
 

@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO"]),
         .testTarget(name: "VBenchLiteTests", dependencies: ["VBenchLite", "VideoIO"]),
         .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo"]),
-        .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "CLITests", dependencies: ["TensorCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

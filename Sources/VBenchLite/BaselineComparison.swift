@@ -54,6 +54,22 @@ public struct BaselineComparison: Sendable, Equatable {
     }
 }
 
+extension BaselineComparison {
+    /// Per-dimension gate: dimensions of the baseline whose raw value fell by more than `maxDrop` points on
+    /// the 0-100 raw scale, or that have no value now. Each entry says which and by how much.
+    public static func dimensionFailures(current: [String: Double], baseline: [String: Double],
+                                         maxDrop: Double) -> [String] {
+        VBenchDimension.allCases.compactMap { d in
+            guard let b = baseline[d.rawValue] else { return nil }
+            guard let c = current[d.rawValue] else { return "\(d.rawValue): no value now (baseline \(fmt(b * 100)))" }
+            let fall = (b - c) * 100
+            return fall > maxDrop ? "\(d.rawValue): \(fmt(b * 100)) -> \(fmt(c * 100)) (fell \(fmt(fall)) points, at most \(fmt(maxDrop)) allowed)" : nil
+        }
+    }
+
+    private static func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
+}
+
 extension VBenchLite {
     /// The regression gate on two reports: `regressed` when Total drops by more than `maxDrop` points.
     public static func compare(_ report: ScoreReport, baseline: ScoreReport, maxDrop: Double)

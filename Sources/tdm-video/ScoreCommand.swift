@@ -21,7 +21,7 @@ struct ScoreCommand: ParsableCommand {
           tdm-video score --aggregate run_eval_results.json
 
         Exit codes: 0 success (or no regression); 1 an error; 3 Total fell more than --max-drop \
-        points below the baseline (the fallen dimensions are listed).
+        points below the baseline, or a dimension more than --max-dim-drop (the fallen dimensions are listed).
         """)
 
     @Argument(help: "Video files or directories of videos.")
@@ -41,6 +41,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(name: .customLong("max-drop"), help: "Points of Total (0-100) the score may fall below the baseline.")
     var maxDrop: Double = 1.0
+
+    @Option(name: .customLong("max-dim-drop"), help: "With --baseline: points (raw 0-100 scale) any one dimension may fall; unset = Total only.")
+    var maxDimDrop: Double?
 
     @Option(name: .customLong("write-baseline"), help: "Write this run's report as a baseline file.")
     var writeBaseline: String?
@@ -65,6 +68,10 @@ struct ScoreCommand: ParsableCommand {
         if !maxDrop.isFinite || maxDrop < 0 {
             throw ScoreError("--max-drop must be a non-negative number of points, not \(maxDrop)")
         }
+        if let m = maxDimDrop, !m.isFinite || m < 0 {
+            throw ScoreError("--max-dim-drop must be a non-negative number of points, not \(m)")
+        }
+        if maxDimDrop != nil && baseline == nil { throw ScoreError("--max-dim-drop needs --baseline") }
     }
 
     func run() throws {
@@ -119,9 +126,16 @@ struct ScoreCommand: ParsableCommand {
                 for f in c.fallenDimensions {
                     print(String(format: "  %@: %.4f -> %.4f (%+.4f points of Total)", f.dimension, f.baseline, f.current, f.totalPoints))
                 }
-            } else {
-                print("no regression")
             }
+            if let maxDimDrop {
+                let failures = BaselineComparison.dimensionFailures(current: report.rawScores, baseline: base, maxDrop: maxDimDrop)
+                if !failures.isEmpty {
+                    regressed = true
+                    print("REGRESSION: \(failures.count) dimension(s) fell more than \(String(format: "%.2f", maxDimDrop)) points:")
+                    for f in failures { print("  " + f) }
+                }
+            }
+            if !regressed { print("no regression") }
         }
         print(String(format: "total_score=%.4f", total * 100))
         if regressed { throw ExitCode(3) }

@@ -30,6 +30,34 @@ struct SquarePrompts: PromptSource {
             """, file: "tiny-distill.yaml")
     }
 
+    /// A NaN loss skips the iteration and is counted; `max_bad_steps` in a row stop the run with a
+    /// message, and the checkpoint on disk is the last good one.
+    @Test func nonFiniteLossIsSkippedCountedAndStopsTheRun() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let a = PretrainTests.tempDir(), b = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let d = try Distiller(config: try Self.config(), teacher: teacher, outDir: a)
+        d.quiet = true
+        d.injectNonFiniteLoss = { $0 == 3 }
+        let r = try d.run(prompts: SquarePrompts(), resume: false)
+        #expect(r.iterations == 6 && r.badSteps == 1)
+        let skipped = TrainingLog.read(d.logURL).filter { $0["skipped"] != nil }.compactMap { ($0["step"] as? NSNumber)?.intValue }
+        #expect(skipped == [3])
+
+        let cfg = try ConfigFile.parse(DistillConfig.self, yaml: """
+            tdm: {steps: 4, guidance: 4.5}
+            optim: {iterations: 12, batch: 2, checkpoint_every: 2, log_every: 1, max_bad_steps: 3}
+            """, file: "nan.yaml")
+        let e = try Distiller(config: cfg, teacher: teacher, outDir: b)
+        e.quiet = true
+        e.injectNonFiniteLoss = { $0 >= 5 }
+        let error = #expect(throws: CheckpointError.self) { try e.run(prompts: SquarePrompts(), resume: false) }
+        #expect(error?.description.contains("3 iterations in a row") == true, "\(String(describing: error))")
+        let ck = try Checkpoint.read(e.checkpointURL)
+        #expect(try ck.int("iteration", source: "") == 4, "the last good checkpoint is kept")
+        #expect(try ck.tensor("student", count: e.student.parameters.count, source: "").allSatisfy(\.isFinite))
+    }
+
     @Test func gridIsTDMsCogVideoXGrid() {
         #expect(DistillConfig.grid(steps: 4, shift: 2) == [999, 856, 665, 399])
         #expect(DistillConfig.grid(steps: 1, shift: 2) == [999])

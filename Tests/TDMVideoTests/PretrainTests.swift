@@ -35,6 +35,26 @@ struct MovingSquares: ClipSource {
         FileManager.default.temporaryDirectory.appendingPathComponent("tdm-pretrain-\(UUID().uuidString)")
     }
 
+    /// A NaN loss skips the step and is counted; `max_bad_steps` in a row stop the run with a message,
+    /// keeping the last good checkpoint.
+    @Test func nonFiniteLossIsSkippedCountedAndStopsTheRun() throws {
+        let a = Self.tempDir(), b = Self.tempDir()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let p = try Pretrainer(config: try Self.tinyConfig(steps: 6), outDir: a)
+        p.quiet = true
+        p.injectNonFiniteLoss = { $0 == 2 || $0 == 5 }
+        let r = try p.run(source: MovingSquares(), resume: false)
+        #expect(r.steps == 6 && r.badSteps == 2)
+        var cfg = try Self.tinyConfig(steps: 12)
+        cfg.train.maxBadSteps = 3
+        let q = try Pretrainer(config: cfg, outDir: b)
+        q.quiet = true
+        q.injectNonFiniteLoss = { $0 >= 5 }
+        let error = #expect(throws: CheckpointError.self) { try q.run(source: MovingSquares(), resume: false) }
+        #expect(error?.description.contains("3 steps in a row") == true, "\(String(describing: error))")
+        #expect(try Checkpoint.read(q.checkpointURL).int("step", source: "") == 4, "the last good checkpoint is kept")
+    }
+
     /// A run stopped between checkpoints and resumed ends with exactly the weights of an uninterrupted run.
     @Test func resumeContinuesTheSameRun() throws {
         let a = Self.tempDir(), b = Self.tempDir()

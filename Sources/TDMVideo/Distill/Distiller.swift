@@ -28,6 +28,9 @@ public final class Distiller {
     let shape1: VideoShape
     let textLength: Int
 
+    /// Test seam: iterations (1-based) whose generator loss is replaced by NaN, to exercise the
+    /// skip-and-count path and the stop after `max_bad_steps` in a row.
+    public var injectNonFiniteLoss: ((Int) -> Bool)? = nil
     public var checkpointURL: URL { outDir.appendingPathComponent("checkpoint.safetensors") }
     public var logURL: URL { outDir.appendingPathComponent("distill_log.jsonl") }
 
@@ -374,6 +377,7 @@ public final class Distiller {
                     }
                 }
                 loss /= Double(total)
+                if injectNonFiniteLoss?(iter + 1) == true { loss = .nan }
                 let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
                 let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: o.gradClip)
                 if loss.isFinite && gn.isFinite {

@@ -29,6 +29,9 @@ public final class Pretrainer {
     let alphas: [Double]
 
     public var checkpointURL: URL { outDir.appendingPathComponent("checkpoint.safetensors") }
+    /// Test seam: steps (1-based) for which the loss is replaced by NaN, to exercise the skip-and-count
+    /// path and the stop after `max_bad_steps` in a row.
+    public var injectNonFiniteLoss: ((Int) -> Bool)? = nil
     public var logURL: URL { outDir.appendingPathComponent("train_log.jsonl") }
     public var codecURL: URL { outDir.appendingPathComponent("codec.json") }
 
@@ -191,6 +194,7 @@ public final class Pretrainer {
                 dOut[i] = scale * d
             }
             loss /= Double(out.count)
+            if injectNonFiniteLoss?(step + 1) == true { loss = .nan }
             try model.backward(cache, dOutput: dOut, inputGradients: false)
             let g = model.gradients!
             let norm = gradientNorm(g.p, count: n)
