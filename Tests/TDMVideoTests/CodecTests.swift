@@ -43,4 +43,48 @@ import VideoIO
         }
         #expect(variance > 0.5 && variance < 2, "latent variance \(variance)")
     }
+
+    /// Per-channel normalisation: every channel of held-out latents near unit variance (the global
+    /// factor alone leaves them spread over two orders of magnitude), decoding still inverts encoding,
+    /// the JSON round-trips, and a codec file with a wrong-sized or non-positive scale is refused.
+    @Test func perChannelNormalisation() throws {
+        let r = WorldRenderer()
+        let source = WorldClipSource(renderer: r)
+        var rng = RNG(seed: 0xC0DEC)
+        let train = (0..<128).map { _ in source.sample(&rng).pixels }
+        let global = try PCALatentCodec.fit(clips: train, frames: 16, height: 32, width: 32, channels: 12, spatialFactor: 4, temporalFactor: 2)
+        let whitened = try PCALatentCodec.fit(clips: train, frames: 16, height: 32, width: 32, channels: 12, spatialFactor: 4,
+                                              temporalFactor: 2, perChannel: true)
+        #expect(global.channelScales == nil)
+        #expect(whitened.channelScales?.count == 12)
+        func channelVariances(_ codec: PCALatentCodec) throws -> [Double] {
+            var s2 = [Double](repeating: 0, count: 12), s = s2, n = 0.0
+            for (i, e) in WorldSplit.heldOutSuite().enumerated() {
+                let z = try codec.encode(r.renderFloats(try Grammar.parse(e.promptEn), seed: UInt64(7 + i)), frames: 16, height: 32, width: 32)
+                for j in 0..<z.count { let ch = (j / 64) % 12; s[ch] += Double(z[j]); s2[ch] += Double(z[j] * z[j]) }
+                n += Double(z.count / 12)
+            }
+            return (0..<12).map { s2[$0] / n - (s[$0] / n) * (s[$0] / n) }
+        }
+        let vg = try channelVariances(global), vw = try channelVariances(whitened)
+        print("channel variances, global:", vg.map { String(format: "%.3f", $0) }, "per channel:", vw.map { String(format: "%.3f", $0) })
+        #expect(vg.max()! / vg.min()! > 20, "the global factor leaves channels spread: \(vg)")
+        for (ch, v) in vw.enumerated() { #expect(v > 0.5 && v < 2, "channel \(ch) variance \(v)") }
+        // Same subspace: decoding gives the same pixels either way.
+        let px = r.renderFloats(try Grammar.parse(WorldSplit.heldOutSuite()[0].promptEn), seed: 3)
+        let a = try global.decode(try global.encode(px, frames: 16, height: 32, width: 32), frames: 16, height: 32, width: 32)
+        let b = try whitened.decode(try whitened.encode(px, frames: 16, height: 32, width: 32), frames: 16, height: 32, width: 32)
+        #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-4)
+        let back = try JSONDecoder().decode(PCALatentCodec.self, from: JSONEncoder().encode(whitened))
+        #expect(back == whitened)
+        try back.validate()
+        var bad = whitened
+        bad.channelScales = Array(repeating: 1, count: 11)
+        #expect(throws: CodecError.self) { try bad.validate() }
+        bad.channelScales = Array(repeating: 1, count: 11) + [0]
+        #expect(throws: CodecError.self) { try bad.validate() }
+        bad.channelScales = nil
+        bad.mean.removeLast()
+        #expect(throws: CodecError.self) { try bad.validate() }
+    }
 }

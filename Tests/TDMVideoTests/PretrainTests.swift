@@ -118,6 +118,10 @@ struct MovingSquares: ClipSource {
             ("model: {layers: 0}", "model.layers"),
             ("codec: {channels: 500}", "codec.channels"),
             ("data: {frames: 5}", "data.frames"),
+            ("codec: {normalize: whiten}", "codec.normalize"),
+            ("sampling: {guidance: 0.5}", "sampling.guidance"),
+            ("sampling: {scheduler: euler}", "sampling.scheduler"),
+            ("sampling: {cfg: 3}", "sampling.cfg"),
             ("extra: 1", "extra"),
             ("- a list", ""),
         ]
@@ -132,6 +136,31 @@ struct MovingSquares: ClipSource {
         // Scientific notation reads as a number; omitted fields keep their defaults.
         let c = try ConfigFile.parse(PretrainConfig.self, yaml: "train: {lr: 3e-4}", file: "ok.yaml")
         #expect(c.train.lr == 3e-4 && c.train.batch == PretrainConfig.Train().batch)
+        #expect(c.codec.normalize == "global" && c.sampling.guidance == 6 && c.sampling.steps == 50)
+    }
+
+    /// The `sampling` section goes into the package and does not tie a checkpoint to it: a run trained
+    /// with one guidance exports (and resumes) under a config that only changes the sampling.
+    @Test func samplingSectionIsThePackagesDefault() throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cfg = try Self.tinyConfig(steps: 2)
+        cfg.codec.normalize = "per_channel"
+        let p = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
+        p.quiet = true
+        _ = try p.run(source: MovingSquares(), resume: false)
+        cfg.sampling.guidance = 2.5
+        cfg.sampling.steps = 30
+        let q = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
+        q.quiet = true
+        #expect(try q.exportSnapshot(to: dir.appendingPathComponent("pkg"), recipe: [:]) == 2)
+        let pkg = try ModelPackage.load(dir.appendingPathComponent("pkg"))
+        #expect(pkg.metadata.sampling.guidance == 2.5 && pkg.metadata.sampling.steps == 30)
+        #expect(pkg.codec.channelScales?.count == 6)
+        // A change that does matter for training is still refused.
+        cfg.train.lr = 5e-4
+        let r = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
+        #expect(throws: CheckpointError.self) { _ = try r.exportSnapshot(to: dir.appendingPathComponent("pkg2"), recipe: [:]) }
     }
 }
 

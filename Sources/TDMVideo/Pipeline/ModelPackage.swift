@@ -78,6 +78,9 @@ public final class ModelPackage {
         do { codec = try JSONDecoder().decode(PCALatentCodec.self, from: Data(contentsOf: codecURL)) } catch {
             throw CheckpointError(path: codecURL.path, message: "cannot read the latent codec (\(error))")
         }
+        do { try codec.validate() } catch {
+            throw CheckpointError(path: codecURL.path, message: "\(error)")
+        }
         let model = try CogVideoXTransformer.load(directory: dir)
         let c = model.config
         guard codec.latentChannels == c.inChannels, meta.textEncoder.embedDim == c.textEmbedDim,

@@ -43,16 +43,19 @@ public struct PretrainConfig: ConfigSection, Equatable {
     public struct Codec: ConfigSection, Equatable {
         public init() {}
         public var channels = 12, spatialFactor = 4, temporalFactor = 2, fitClips = 512
+        /// "global": one scaling factor (CogVideoX's VAE); "per_channel": each channel to unit variance.
+        public var normalize = "global"
         enum CodingKeys: String, CodingKey {
-            case channels, spatialFactor = "spatial_factor", temporalFactor = "temporal_factor", fitClips = "fit_clips"
+            case channels, spatialFactor = "spatial_factor", temporalFactor = "temporal_factor", fitClips = "fit_clips", normalize
         }
-        public static let fields: [String: (any ConfigSection.Type)?] = ["channels": nil, "spatial_factor": nil, "temporal_factor": nil, "fit_clips": nil]
+        public static let fields: [String: (any ConfigSection.Type)?] = ["channels": nil, "spatial_factor": nil, "temporal_factor": nil, "fit_clips": nil, "normalize": nil]
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...8).contains(spatialFactor), file, path, "spatial_factor", "an integer in 1...8")
             try ConfigFile.require((1...8).contains(temporalFactor), file, path, "temporal_factor", "an integer in 1...8")
             let block = spatialFactor * spatialFactor * temporalFactor * 3
             try ConfigFile.require(channels >= 1 && channels <= block, file, path, "channels", "an integer in 1...\(block) (the block size)")
             try ConfigFile.require((1...100_000).contains(fitClips), file, path, "fit_clips", "an integer in 1...100000")
+            try ConfigFile.require(["global", "per_channel"].contains(normalize), file, path, "normalize", "global or per_channel")
         }
     }
 
@@ -93,23 +96,45 @@ public struct PretrainConfig: ConfigSection, Equatable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case data, model, codec, train }
+    /// The teacher's default sampling, written into its package (training does not depend on it).
+    public struct Sampling: ConfigSection, Equatable {
+        public init() {}
+        public var scheduler = "ddim", steps = 50
+        public var guidance = 6.0
+        public static let fields: [String: (any ConfigSection.Type)?] = ["scheduler": nil, "steps": nil, "guidance": nil]
+        public func validate(file: String, path: String) throws {
+            try ConfigFile.require(["ddim", "dpm"].contains(scheduler), file, path, "scheduler", "ddim or dpm")
+            try ConfigFile.require((1...1000).contains(steps), file, path, "steps", "an integer in 1...1000")
+            try ConfigFile.require(guidance >= 1 && guidance <= 50, file, path, "guidance", "a number in [1, 50] (1 disables guidance)")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case data, model, codec, train, sampling }
 
     public var data = Data()
     public var model = Model()
     public var codec = Codec()
     public var train = Train()
+    public var sampling = Sampling()
+
+    /// What a checkpoint must have been trained with to resume or export: everything but `sampling`.
+    public var trainingFingerprint: String {
+        var c = self
+        c.sampling = Sampling()
+        return String(describing: c)
+    }
 
     public init() {}
 
     public static let fields: [String: (any ConfigSection.Type)?] = [
-        "data": Data.self, "model": Model.self, "codec": Codec.self, "train": Train.self]
+        "data": Data.self, "model": Model.self, "codec": Codec.self, "train": Train.self, "sampling": Sampling.self]
 
     public func validate(file: String, path: String) throws {
         try data.validate(file: file, path: "data")
         try model.validate(file: file, path: "model")
         try codec.validate(file: file, path: "codec")
         try train.validate(file: file, path: "train")
+        try sampling.validate(file: file, path: "sampling")
         try ConfigFile.require(data.frames % codec.temporalFactor == 0, file, "data", "frames", "a multiple of codec.temporal_factor (\(codec.temporalFactor))")
         let tile = codec.spatialFactor * model.patchSize
         try ConfigFile.require(data.width % tile == 0, file, "data", "width", "a multiple of codec.spatial_factor x model.patch_size (\(tile))")

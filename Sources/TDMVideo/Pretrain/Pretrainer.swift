@@ -105,7 +105,7 @@ public final class Pretrainer {
         var dataRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 1)
         var noiseRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 2)
         var step = 0, bad = 0, badInARow = 0
-        let fingerprint = String(describing: config)
+        let fingerprint = config.trainingFingerprint
 
         if resume, fm.fileExists(atPath: checkpointURL.path) {
             let ck = try Checkpoint.read(checkpointURL)
@@ -130,7 +130,8 @@ public final class Pretrainer {
             let clips = (0..<config.codec.fitClips).map { _ in source.sample(&fitRNG).pixels }
             codec = try PCALatentCodec.fit(clips: clips, frames: config.data.frames, height: config.data.height,
                                            width: config.data.width, channels: config.codec.channels,
-                                           spatialFactor: config.codec.spatialFactor, temporalFactor: config.codec.temporalFactor)
+                                           spatialFactor: config.codec.spatialFactor, temporalFactor: config.codec.temporalFactor,
+                                           perChannel: config.codec.normalize == "per_channel")
             try AtomicFile.write(try JSONEncoder().encode(codec), to: codecURL) { CheckpointError(path: self.codecURL.path, message: $0) }
             model.initializeRandom(seed: UInt64(t.seed))
             if config.model.init_ == "adaln_zero" { Self.zeroInitModulation(model) }
@@ -236,13 +237,15 @@ public final class Pretrainer {
 
 extension Pretrainer {
     /// Writes the trained teacher as a model package (diffusers folder + codec + tdm_video.json) with
-    /// the teacher's default sampling: 50 DDIM steps, guidance 6 (CogVideoX's pipeline defaults).
+    /// the teacher's default sampling from the config's `sampling` section (by default 50 DDIM steps,
+    /// guidance 6: CogVideoX's pipeline defaults).
     public func exportPackage(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
         let meta = PackageMetadata(kind: "teacher",
                                    video: .init(frames: config.data.frames, height: config.data.height,
                                                 width: config.data.width, fps: config.data.fps),
                                    textEncoder: textEncoder, snrShiftScale: config.train.snrShiftScale,
-                                   sampling: .init(scheduler: "ddim", steps: 50, guidance: 6, timesteps: nil),
+                                   sampling: .init(scheduler: config.sampling.scheduler, steps: config.sampling.steps,
+                                                  guidance: config.sampling.guidance, timesteps: nil),
                                    recipe: recipe)
         try ModelPackage.save(dir, transformer: model, codec: codec, metadata: meta, dtype: dtype)
     }
@@ -255,7 +258,7 @@ extension Pretrainer {
     public func exportSnapshot(to dir: URL, recipe: [String: String]) throws -> Int {
         let ck = try Checkpoint.read(checkpointURL)
         let src = checkpointURL.path
-        guard ck.state["config"] == String(describing: config) else {
+        guard ck.state["config"] == config.trainingFingerprint else {
             throw CheckpointError(path: src, message: "was written by a different config")
         }
         codec = try JSONDecoder().decode(PCALatentCodec.self, from: Foundation.Data(contentsOf: codecURL))

@@ -40,6 +40,11 @@ public struct CodecError: Error, CustomStringConvertible {
 /// directions of the block covariance (Jacobi eigen-decomposition), then a scaling factor that gives
 /// the latents unit variance. Linear and exact to invert on its subspace, so decoding a latent never
 /// invents structure, and a clip's energy outside the kept directions is what it loses (its PSNR).
+///
+/// With `perChannel` fitting, each channel is also scaled to unit variance on its own (`channelScales`,
+/// like the per-channel `latents_std` of newer diffusers VAEs): the principal directions' variances span
+/// two orders of magnitude, and with one global factor the weak (edge) directions drown in the diffusion
+/// noise long before the strong ones, so a sampler decides them only in its last, low-noise steps.
 public struct PCALatentCodec: LatentCodec, Codable, Equatable {
     public var latentChannels: Int
     public var spatialFactor: Int
@@ -51,6 +56,24 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
     public var components: [Float]
     /// Fraction of the block variance the kept directions explain (on the fitting data).
     public var explainedVariance: Double
+    /// Per-channel multipliers applied after `scalingFactor` (nil: all 1, one global scale).
+    public var channelScales: [Float]? = nil
+
+    /// The multiplier from a raw code of channel `ch` to its latent value.
+    @inline(__always) func scale(_ ch: Int) -> Float { scalingFactor * (channelScales?[ch] ?? 1) }
+
+    /// Checks a decoded codec for consistency (sizes, finite and positive scales).
+    public func validate() throws {
+        guard latentChannels >= 1, spatialFactor >= 1, temporalFactor >= 1 else { throw CodecError("channels and factors must be positive") }
+        guard mean.count == blockSize, components.count == latentChannels * blockSize else {
+            throw CodecError("mean has \(mean.count) values and components \(components.count); blocks of \(blockSize) values and \(latentChannels) channels need \(blockSize) and \(latentChannels * blockSize)")
+        }
+        guard scalingFactor.isFinite, scalingFactor > 0 else { throw CodecError("scalingFactor must be a positive number") }
+        if let cs = channelScales {
+            guard cs.count == latentChannels else { throw CodecError("channelScales has \(cs.count) values for \(latentChannels) channels") }
+            guard cs.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw CodecError("channelScales must be positive numbers") }
+        }
+    }
 
     public var blockSize: Int { temporalFactor * spatialFactor * spatialFactor * 3 }
 
@@ -85,7 +108,7 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
             for ch in 0..<c {
                 var s: Float = 0
                 for i in 0..<k { s += components[ch * k + i] * block[i] }
-                out[((t * c + ch) * lh + y) * lw + x] = s * scalingFactor
+                out[((t * c + ch) * lh + y) * lw + x] = s * scale(ch)
             }
         }
         return out
@@ -98,9 +121,9 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
         }
         var out = [Float](repeating: 0, count: f * h * w * 3)
         var code = [Float](repeating: 0, count: c)
-        let inv = 1 / scalingFactor
+        let inv = (0..<c).map { 1 / scale($0) }
         forEachBlock(f, h, w) { t, y, x, offs in
-            for ch in 0..<c { code[ch] = latents[((t * c + ch) * lh + y) * lw + x] * inv }
+            for ch in 0..<c { code[ch] = latents[((t * c + ch) * lh + y) * lw + x] * inv[ch] }
             for i in 0..<k {
                 var s = mean[i]
                 for ch in 0..<c { s += components[ch * k + i] * code[ch] }
@@ -110,9 +133,10 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
         return out
     }
 
-    /// Fits the codec to clips ([frames, height, width, 3] each, all the same size).
+    /// Fits the codec to clips ([frames, height, width, 3] each, all the same size). With `perChannel`,
+    /// every channel gets unit variance on the fitting data; otherwise the latents as a whole do.
     public static func fit(clips: [[Float]], frames: Int, height: Int, width: Int, channels: Int,
-                           spatialFactor: Int, temporalFactor: Int) throws -> PCALatentCodec {
+                           spatialFactor: Int, temporalFactor: Int, perChannel: Bool = false) throws -> PCALatentCodec {
         var codec = PCALatentCodec(latentChannels: channels, spatialFactor: spatialFactor, temporalFactor: temporalFactor,
                                    scalingFactor: 1, mean: [], components: [], explainedVariance: 0)
         let k = codec.blockSize
@@ -147,6 +171,9 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
         // Unit variance over all latent values: the mean of the kept eigenvalues is the raw variance.
         let rawVar = kept / Double(channels)
         codec.scalingFactor = Float(1 / max(rawVar, 1e-12).squareRoot())
+        if perChannel {
+            codec.channelScales = vals.prefix(channels).map { Float((rawVar / max($0, rawVar * 1e-6)).squareRoot()) }
+        }
         return codec
     }
 }
