@@ -12,8 +12,9 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Render MP4s from prompts with a model package, using its own sampling defaults.",
         discussion: """
-        A teacher samples with 50 DDIM steps and guidance 6 (100 network evaluations); a TDM student with its
-        K-step grid and no guidance (K evaluations). --steps, --guidance and --scheduler override the defaults.
+        A teacher samples with the scheduler, steps and guidance its package stores (set by the `sampling`
+        section of its pretrain config; 50 DDIM steps with guidance: 100 network evaluations); a TDM student
+        with its K-step grid and no guidance (K evaluations). --steps, --guidance and --scheduler override the defaults.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
         folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
 

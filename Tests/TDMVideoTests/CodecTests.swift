@@ -10,12 +10,19 @@ import VideoIO
 /// The default latent codec on the embedded world (issue 5: ≥ 8 pixel values per latent value,
 /// PSNR ≥ 30 dB on held-out clips, unit-variance latents).
 @Suite("Latent codec") struct CodecTests {
-    @Test func pcaCodecOnHeldOutWorldClips() throws {
-        let r = WorldRenderer()
+    let r = WorldRenderer()
+
+    /// The default codec's shape (12 channels from 2-frame 4x4 blocks) fitted on `clips` training clips.
+    func fitDefault(clips: Int, perChannel: Bool = false) throws -> PCALatentCodec {
         let source = WorldClipSource(renderer: r)
         var rng = RNG(seed: 0xC0DEC)
-        let train = (0..<256).map { _ in source.sample(&rng).pixels }
-        let codec = try PCALatentCodec.fit(clips: train, frames: 16, height: 32, width: 32, channels: 12, spatialFactor: 4, temporalFactor: 2)
+        let train = (0..<clips).map { _ in source.sample(&rng).pixels }
+        return try PCALatentCodec.fit(clips: train, frames: 16, height: 32, width: 32, channels: 12, spatialFactor: 4,
+                                      temporalFactor: 2, perChannel: perChannel)
+    }
+
+    @Test func pcaCodecOnHeldOutWorldClips() throws {
+        let codec = try fitDefault(clips: 256)
         #expect(codec.compression >= 8)
         var sse = 0.0, n = 0.0, lat = [Float]()
         var originals: [(name: String, video: RGBVideo, prompt: PromptEntry?)] = [], decoded = originals
@@ -48,13 +55,7 @@ import VideoIO
     /// factor alone leaves them spread over two orders of magnitude), decoding still inverts encoding,
     /// the JSON round-trips, and a codec file with a wrong-sized or non-positive scale is refused.
     @Test func perChannelNormalisation() throws {
-        let r = WorldRenderer()
-        let source = WorldClipSource(renderer: r)
-        var rng = RNG(seed: 0xC0DEC)
-        let train = (0..<128).map { _ in source.sample(&rng).pixels }
-        let global = try PCALatentCodec.fit(clips: train, frames: 16, height: 32, width: 32, channels: 12, spatialFactor: 4, temporalFactor: 2)
-        let whitened = try PCALatentCodec.fit(clips: train, frames: 16, height: 32, width: 32, channels: 12, spatialFactor: 4,
-                                              temporalFactor: 2, perChannel: true)
+        let global = try fitDefault(clips: 128), whitened = try fitDefault(clips: 128, perChannel: true)
         #expect(global.channelScales == nil)
         #expect(whitened.channelScales?.count == 12)
         func channelVariances(_ codec: PCALatentCodec) throws -> [Double] {

@@ -163,5 +163,9 @@ struct SquarePrompts: PromptSource {
         var calls = 0
         _ = try pipe.render(prompt: "a red square moving left", seed: 1, options: pipe.defaults) { _, _ in calls += 1 }
         #expect(calls == 4)
+        // `--steps K` keeps the student on its own shifted grid (not the teacher's trailing spacing).
+        #expect(pipe.options(steps: 4).timesteps == [999, 856, 665, 399])
+        #expect(pipe.options(steps: 2).timesteps == [999, 665] && pipe.options(steps: 2).timeEmbeddingOffset == nil)
+        #expect(VideoPipeline(teacher).options(steps: 4).timesteps == nil)
     }
 }

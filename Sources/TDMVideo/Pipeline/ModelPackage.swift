@@ -134,15 +134,17 @@ public struct VideoPipeline {
                        timeEmbeddingOffset: s.stepEmbeddings?[String(s.steps)])
     }
 
-    /// The model's defaults at another step count: a unified student switches to its own grid and
-    /// step embedding for K; any other model samples its scheduler's K-step spacing.
+    /// The model's defaults at another step count. A student (it stores the time shift of its grid)
+    /// samples its own shifted K-step grid, so `--steps 4` on a 4-step student is its default, and a
+    /// unified student also switches to its step embedding for K; a teacher samples its scheduler's
+    /// K-step spacing.
     public func options(steps k: Int) -> Options {
         var o = defaults
         o.steps = k
         let s = package.metadata.sampling
-        if let table = s.stepEmbeddings, let e = table[String(k)] {
-            o.timesteps = DistillConfig.grid(steps: k, shift: s.timeShift ?? 2)
-            o.timeEmbeddingOffset = e
+        if let shift = s.timeShift {
+            o.timesteps = DistillConfig.grid(steps: k, shift: shift)
+            o.timeEmbeddingOffset = s.stepEmbeddings?[String(k)]
         } else {
             o.timesteps = nil
             o.timeEmbeddingOffset = nil
