@@ -115,6 +115,15 @@ enum CLI {
         let w = try Data(contentsOf: fx.appendingPathComponent("diffusion_pytorch_model.safetensors"))
         try w.prefix(w.count / 2).write(to: broken.appendingPathComponent("diffusion_pytorch_model.safetensors"))
         try expectFailure(["verify", "--model", broken.path, "--reference", fx.path + "/reference.safetensors"], "diffusion_pytorch_model.safetensors")
+        // Mis-shaped: whole weights under a config.json that describes a wider model.
+        let wide = d.appendingPathComponent("wide")
+        try FileManager.default.createDirectory(at: wide, withIntermediateDirectories: true)
+        try w.write(to: wide.appendingPathComponent("diffusion_pytorch_model.safetensors"))
+        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: fx.appendingPathComponent("config.json"))) as! [String: Any]
+        cfg["attention_head_dim"] = (cfg["attention_head_dim"] as! Int) * 2
+        try JSONSerialization.data(withJSONObject: cfg).write(to: wide.appendingPathComponent("config.json"))
+        try expectFailure(["verify", "--model", wide.path, "--reference", fx.path + "/reference.safetensors"],
+                          "mis-shaped 60: patch_embed.proj.weight is [16, 4, 2, 2], expected [32, 4, 2, 2]")
         // Prompts: empty, 10,000 characters, non-UTF-8 prompt file, outside the world's grammar.
         try expectFailure(["sample", "--model", broken.path, "--prompt", "  ", "--out", d.path + "/x.mp4"], "empty", code: 64)
         try expectFailure(["sample", "--model", broken.path, "--prompt", String(repeating: "a", count: 10_000), "--out", d.path + "/x.mp4"],
@@ -124,11 +133,18 @@ enum CLI {
         #expect(t.status == 0)
         try expectFailure(["sample", "--model", d.path + "/t/model", "--prompts", d.path + "/p.txt", "--out", d.path + "/c"], "not UTF-8")
         try expectFailure(["world", "render", "a crimson blob", "--out", d.path + "/w.mp4"], "outside the world's grammar")
+        // Scoring: a clip cut short is named, and no report is written.
+        let clips = d.appendingPathComponent("clips")
+        try FileManager.default.createDirectory(at: clips, withIntermediateDirectories: true)
+        #expect(try CLI.run(["world", "render", "a red circle moving left", "--out", clips.path + "/a-0.mp4"]).status == 0)
+        let clip = try Data(contentsOf: clips.appendingPathComponent("a-0.mp4"))
+        try clip.prefix(clip.count / 2).write(to: clips.appendingPathComponent("a-1.mp4"))
+        try expectFailure(["score", clips.path, "--out", d.path + "/r.json"], "a-1.mp4: not a video file")
         // Output: an unwritable place.
         try expectFailure(["world", "render", "a red circle", "--out", "/proc/none/w.mp4"], "/proc/none")
         try expectFailure(["world", "suite", "--out", "/proc/none/s.json"], "/proc/none")
         // Nothing that looks complete was left behind.
-        for f in ["x.mp4", "w.mp4", "o/model", "c"] { #expect(!FileManager.default.fileExists(atPath: d.path + "/" + f), "\(f)") }
+        for f in ["x.mp4", "w.mp4", "o/model", "c", "r.json"] { #expect(!FileManager.default.fileExists(atPath: d.path + "/" + f), "\(f)") }
     }
 
     /// SIGKILL at several moments of a distillation (checkpointing every iteration, so kills also land

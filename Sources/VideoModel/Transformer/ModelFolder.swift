@@ -54,10 +54,14 @@ extension CogVideoXTransformer {
         // diffusers stores no position buffer for CogVideoX-2b; a persistent one would be 5B-I2V's.
         let unexpected = tensors.keys.filter { layout.entry($0) == nil }.sorted()
         if !missing.isEmpty || !unexpected.isEmpty || !misshaped.isEmpty {
-            var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing \(missing.count): \(missing.prefix(20).joined(separator: ", "))\(missing.count > 20 ? ", ..." : "")") }
-            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count): \(unexpected.prefix(20).joined(separator: ", "))\(unexpected.count > 20 ? ", ..." : "")") }
-            if !misshaped.isEmpty { parts.append("mis-shaped \(misshaped.count): \(misshaped.prefix(20).joined(separator: "; "))") }
+            func list(_ kind: String, _ items: [String], _ separator: String) -> String? {
+                guard !items.isEmpty else { return nil }
+                let more = items.count > 5 ? "\(separator)... and \(items.count - 5) more" : ""
+                return "\(kind) \(items.count): " + items.prefix(5).joined(separator: separator) + more
+            }
+            var parts = [list("missing", missing, ", "), list("unexpected", unexpected, ", "),
+                         list("mis-shaped", misshaped, "; ")].compactMap { $0 }
+            if !misshaped.isEmpty { parts.append("does config.json describe these weights?") }
             throw ModelError.badWeights(source, parts.joined(separator: "; "))
         }
         for e in layout.entries {
