@@ -132,6 +132,12 @@ enum CLI {
         let t = try CLI.run(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/t", "--quiet"])
         #expect(t.status == 0)
         try expectFailure(["sample", "--model", d.path + "/t/model", "--prompts", d.path + "/p.txt", "--out", d.path + "/c"], "not UTF-8")
+        // A training checkpoint cut in half: --resume names it instead of starting over or trapping.
+        let ck = d.appendingPathComponent("t/checkpoint.safetensors"), whole = try Data(contentsOf: ck)
+        try whole.prefix(whole.count / 2).write(to: ck)
+        try expectFailure(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/t", "--resume", "--quiet"],
+                          "checkpoint.safetensors: tensor")
+        #expect(try Data(contentsOf: ck).count == whole.count / 2, "the damaged checkpoint is left as it was, not overwritten")
         try expectFailure(["world", "render", "a crimson blob", "--out", d.path + "/w.mp4"], "outside the world's grammar")
         // Scoring: a clip cut short is named, and no report is written.
         let clips = d.appendingPathComponent("clips")
