@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
 
         Example:
           tdm-video bench --preset small --json
-        """)
+        """.paragraphs)
 
     @Option(help: "small | tiny | videoio | world | vbench")
     var preset: String = "small"

@@ -14,7 +14,7 @@ struct ConvertCommand: ParsableCommand {
 
         Example:
           tdm-video convert --model ../shared/fixtures/cogvideox-tiny-rope --out /tmp/tiny-f16 --dtype f16
-        """)
+        """.paragraphs)
 
     @Option(help: "The model folder to read.")
     var model: String

@@ -21,7 +21,7 @@ struct DemoCommand: ParsableCommand {
 
         Example:
           tdm-video demo --out out/demo
-        """)
+        """.paragraphs)
 
     @Option(help: "Output folder.") var out: String = "out/demo"
     @Option(help: "Teacher package (default: models/teacher, else a tiny one trained now).") var teacher: String?

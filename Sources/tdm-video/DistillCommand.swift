@@ -17,7 +17,7 @@ struct DistillCommand: ParsableCommand {
 
         Example:
           tdm-video distill --config configs/distill.yaml --teacher models/teacher --out runs/student
-        """)
+        """.paragraphs)
 
     @Option(help: "A distillation config (YAML).") var config: String
     @Option(help: "The teacher model package.") var teacher: String

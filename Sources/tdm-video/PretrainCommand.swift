@@ -19,7 +19,7 @@ struct PretrainCommand: ParsableCommand {
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --snapshot /tmp/now   # sample a run in progress
-        """)
+        """.paragraphs)
 
     @Option(help: "A pretraining config (YAML).") var config: String
     @Option(help: "Output folder.") var out: String

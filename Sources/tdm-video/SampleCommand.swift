@@ -13,15 +13,15 @@ struct SampleCommand: ParsableCommand {
         abstract: "Render MP4s from prompts with a model package, using its own sampling defaults.",
         discussion: """
         A teacher samples with the scheduler, steps and guidance its package stores (set by the `sampling`
-        section of its pretrain config; 50 DDIM steps with guidance: 100 network evaluations); a TDM student
-        with its K-step grid and no guidance (K evaluations). --steps, --guidance and --scheduler override the defaults.
+        section of its pretrain config; the shipped teacher: 50 DDIM steps with guidance 2, 100 network
+        evaluations); a TDM student with its K-step grid and no guidance (K evaluations). --steps, --guidance and --scheduler override the defaults.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
         folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
 
         Examples:
           tdm-video sample --model models/teacher --prompt "a red circle moving left, plain background" --out clip.mp4
           tdm-video sample --model models/student --prompts configs/suites/heldout_full_info.json --seeds 2 --out out/student
-        """)
+        """.paragraphs)
 
     @Option(help: "A model package folder.") var model: String
     @Option(help: "One prompt.") var prompt: String?

@@ -22,7 +22,7 @@ struct ScoreCommand: ParsableCommand {
 
         Exit codes: 0 success (or no regression); 1 an error; 3 Total fell more than --max-drop \
         points below the baseline, or a dimension more than --max-dim-drop (the fallen dimensions are listed).
-        """)
+        """.paragraphs)
 
     @Argument(help: "Video files or directories of videos.")
     var paths: [String] = []

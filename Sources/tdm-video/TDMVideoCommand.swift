@@ -9,7 +9,7 @@ struct TDMVideoCommand: ParsableCommand {
         discussion: """
         Exit codes: 0 success; 1 an error (bad input, I/O, failed check); 64 bad command-line usage;
         3 a quality regression found by `score --baseline`.
-        """,
+        """.paragraphs,
         subcommands: [DemoCommand.self, PretrainCommand.self, DistillCommand.self, SampleCommand.self, ScoreCommand.self,
                       VerifyCommand.self, BenchCommand.self, ConvertCommand.self, WorldCommand.self])
 }

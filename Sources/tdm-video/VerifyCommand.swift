@@ -19,7 +19,7 @@ struct VerifyCommand: ParsableCommand {
         Example:
           tdm-video verify --model ../shared/fixtures/cogvideox-tiny-sincos \\
                            --reference ../shared/fixtures/cogvideox-tiny-sincos/reference.safetensors
-        """)
+        """.paragraphs)
 
     @Option(help: "A diffusers model folder (config.json + diffusion_pytorch_model.safetensors).")
     var model: String

@@ -19,7 +19,7 @@ struct WorldSuite: ParsableCommand {
         discussion: """
         Example:
           tdm-video world suite --which heldout --out configs/suites/heldout_full_info.json
-        """)
+        """.paragraphs)
 
     @Option(help: "heldout (26 prompts never seen in training) | quick (8 of them)")
     var which: String = "heldout"
@@ -48,7 +48,7 @@ struct WorldPrompts: ParsableCommand {
         discussion: """
         Example:
           tdm-video world prompts --count 10 --seed 3
-        """)
+        """.paragraphs)
 
     @Option(help: "How many prompts.")
     var count: Int = 10
@@ -76,7 +76,7 @@ struct WorldRender: ParsableCommand {
 
         Example:
           tdm-video world render "a red circle moving left, textured background" --seed 1 --out clip.mp4
-        """)
+        """.paragraphs)
 
     @Argument(help: "A prompt in the world's grammar.")
     var prompt: String

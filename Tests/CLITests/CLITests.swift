@@ -57,6 +57,12 @@ enum CLI {
             let r = try CLI.run(verb.split(separator: " ").map(String.init) + ["--help"])
             #expect(r.status == 0, "\(verb)")
             #expect(r.out.contains("tdm-video \(verb.split(separator: " ")[0])"), "\(verb) --help shows an example")
+            // Prose is re-flowed, not hard-wrapped inside ArgumentParser's own wrapping: no short prose line
+            // is followed by more prose of the same paragraph.
+            let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            for (a, b) in zip(lines, lines.dropFirst()) where !a.isEmpty && !a.hasPrefix(" ") && !a.hasSuffix(":") && !b.isEmpty && !b.hasPrefix(" ") {
+                #expect(a.count >= 40 || b.hasPrefix("USAGE") || b.hasPrefix("OPTIONS"), "\(verb) --help: ragged line \"\(a)\" before \"\(b)\"")
+            }
         }
     }
 
