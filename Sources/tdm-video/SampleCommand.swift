@@ -14,7 +14,8 @@ struct SampleCommand: ParsableCommand {
         discussion: """
         A teacher samples with the scheduler, steps and guidance its package stores (set by the `sampling`
         section of its pretrain config; the shipped teacher: 50 DDIM steps with guidance 2, 100 network
-        evaluations); a TDM student with its K-step grid and no guidance (K evaluations). --steps, --guidance and --scheduler override the defaults.
+        evaluations); a TDM student with its K-step grid and no guidance (K evaluations). --steps, --guidance
+        and --scheduler override the defaults.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
         folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
 
@@ -43,7 +44,9 @@ struct SampleCommand: ParsableCommand {
         }
         if let s = steps { guard (1...1000).contains(s) else { throw ValidationError("--steps must be in 1...1000") } }
         if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
-        if let s = scheduler { guard ["ddim", "dpm"].contains(s) else { throw ValidationError("--scheduler must be ddim or dpm") } }
+        if let s = scheduler, !VideoPipeline.schedulers.contains(s) {
+            throw ValidationError("--scheduler must be \(VideoPipeline.schedulers.joined(separator: " or "))")
+        }
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
     }
 

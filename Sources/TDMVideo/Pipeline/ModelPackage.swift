@@ -112,6 +112,9 @@ public struct VideoPipeline {
 
     public init(_ package: ModelPackage) { self.package = package }
 
+    /// The samplers `render` knows (CogVideoX's DDIM and DPM-Solver++ schedulers).
+    public static let schedulers = ["ddim", "dpm"]
+
     public struct Options: Sendable {
         public var steps: Int
         public var guidance: Double
@@ -159,8 +162,8 @@ public struct VideoPipeline {
     public func render(prompt: String, seed: UInt64, options o: Options,
                        progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
         let m = package.metadata, enc = m.textEncoder
-        guard ["ddim", "dpm"].contains(o.scheduler) else {
-            throw ModelError.badInput("unknown scheduler \"\(o.scheduler)\" (allowed: ddim, dpm)")
+        guard Self.schedulers.contains(o.scheduler) else {
+            throw ModelError.badInput("unknown scheduler \"\(o.scheduler)\" (allowed: \(Self.schedulers.joined(separator: ", ")))")
         }
         let ls = package.codec.latentShape(frames: m.video.frames, height: m.video.height, width: m.video.width)
         let shape = VideoShape(batch: 1, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)

@@ -103,7 +103,8 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public var guidance = 6.0
         public static let fields: [String: (any ConfigSection.Type)?] = ["scheduler": nil, "steps": nil, "guidance": nil]
         public func validate(file: String, path: String) throws {
-            try ConfigFile.require(["ddim", "dpm"].contains(scheduler), file, path, "scheduler", "ddim or dpm")
+            try ConfigFile.require(VideoPipeline.schedulers.contains(scheduler), file, path, "scheduler",
+                                   VideoPipeline.schedulers.joined(separator: " or "))
             try ConfigFile.require((1...1000).contains(steps), file, path, "steps", "an integer in 1...1000")
             try ConfigFile.require(guidance >= 1 && guidance <= 50, file, path, "guidance", "a number in [1, 50] (1 disables guidance)")
         }

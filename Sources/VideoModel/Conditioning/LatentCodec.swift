@@ -60,7 +60,7 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
     public var channelScales: [Float]? = nil
 
     /// The multiplier from a raw code of channel `ch` to its latent value.
-    @inline(__always) func scale(_ ch: Int) -> Float { scalingFactor * (channelScales?[ch] ?? 1) }
+    func scale(_ ch: Int) -> Float { scalingFactor * (channelScales?[ch] ?? 1) }
 
     /// Checks a decoded codec for consistency (sizes, finite and positive scales).
     public func validate() throws {
@@ -103,12 +103,13 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
         let lf = f / temporalFactor, lh = h / spatialFactor, lw = w / spatialFactor, c = latentChannels, k = blockSize
         var out = [Float](repeating: 0, count: lf * c * lh * lw)
         var block = [Float](repeating: 0, count: k)
+        let scales = (0..<c).map(scale)
         forEachBlock(f, h, w) { t, y, x, offs in
             for i in 0..<k { block[i] = pixels[offs[i]] - mean[i] }
             for ch in 0..<c {
                 var s: Float = 0
                 for i in 0..<k { s += components[ch * k + i] * block[i] }
-                out[((t * c + ch) * lh + y) * lw + x] = s * scale(ch)
+                out[((t * c + ch) * lh + y) * lw + x] = s * scales[ch]
             }
         }
         return out
