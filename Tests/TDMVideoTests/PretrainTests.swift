@@ -55,11 +55,13 @@ struct MovingSquares: ClipSource {
         #expect(try Checkpoint.read(q.checkpointURL).int("step", source: "") == 4, "the last good checkpoint is kept")
     }
 
-    /// A run stopped between checkpoints and resumed ends with exactly the weights of an uninterrupted run.
-    @Test func resumeContinuesTheSameRun() throws {
+    /// A run stopped between checkpoints and resumed ends with exactly the weights of an uninterrupted run
+    /// (with input perturbation too: its noise stream is checkpointed).
+    @Test(arguments: [0.0, 0.1]) func resumeContinuesTheSameRun(inputPerturbation: Double) throws {
         let a = Self.tempDir(), b = Self.tempDir()
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
-        let cfg = try Self.tinyConfig(steps: 6)
+        var cfg = try Self.tinyConfig(steps: 6)
+        cfg.train.inputPerturbation = inputPerturbation
         let full = try Pretrainer(config: cfg, outDir: a)
         full.quiet = true
         let r = try full.run(source: MovingSquares(), resume: false)
@@ -77,6 +79,27 @@ struct MovingSquares: ClipSource {
         // The log describes one run: steps 1...6 once each.
         let steps = TrainingLog.read(second.logURL).compactMap { $0["step"] as? Int }
         #expect(steps == [1, 2, 3, 4, 5, 6])
+    }
+
+    /// Input perturbation changes what the network sees (so the weights), not the clips, timesteps or ε:
+    /// the first step's loss, taken by a zero-output network (adaLN-zero) on the same v targets, is equal.
+    @Test func inputPerturbationChangesTheInputsOnly() throws {
+        let a = Self.tempDir(), b = Self.tempDir()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        var cfg = try Self.tinyConfig(steps: 4)
+        let plain = try Pretrainer(config: cfg, outDir: a)
+        plain.quiet = true
+        _ = try plain.run(source: MovingSquares(), resume: false)
+        cfg.train.inputPerturbation = 0.1
+        let perturbed = try Pretrainer(config: cfg, outDir: b)
+        perturbed.quiet = true
+        _ = try perturbed.run(source: MovingSquares(), resume: false)
+        let l0 = TrainingLog.read(plain.logURL).compactMap { $0["loss"] as? Double }
+        let l1 = TrainingLog.read(perturbed.logURL).compactMap { $0["loss"] as? Double }
+        #expect(l0.count == 4 && l1.count == 4)
+        #expect(l0.first == l1.first, "same targets at step 1: \(l0) vs \(l1)")
+        let c = compareTensors(plain.model.parameters.array, perturbed.model.parameters.array)
+        #expect(c.maxAbs > 1e-5, "the perturbation must reach the weights (max abs diff \(c.maxAbs))")
     }
 
     /// One clip, one prompt: x0 is then known, v is a function of x_t, and the loss must go to ~0
@@ -119,6 +142,7 @@ struct MovingSquares: ClipSource {
             ("codec: {channels: 500}", "codec.channels"),
             ("data: {frames: 5}", "data.frames"),
             ("codec: {normalize: whiten}", "codec.normalize"),
+            ("train: {input_perturbation: 1.5}", "train.input_perturbation"),
             ("sampling: {guidance: 0.5}", "sampling.guidance"),
             ("sampling: {scheduler: euler}", "sampling.scheduler"),
             ("sampling: {cfg: 3}", "sampling.cfg"),

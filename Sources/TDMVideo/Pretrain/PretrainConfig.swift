@@ -65,16 +65,21 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public var lr = 1e-3, warmupSteps = 500, minLrRatio = 0.1, weightDecay = 0.01
         public var beta1 = 0.9, beta2 = 0.999, gradClip = 1.0, emaDecay = 0.999, promptDropout = 0.1
         public var snrShiftScale = 3.0
+        /// Input perturbation γ (Ning et al., "Input Perturbation Reduces Exposure Bias in Diffusion
+        /// Models", 2023): the network sees x_t built from ε + γ·ξ (ξ fresh Gaussian noise) while the v
+        /// target keeps ε, so it learns to correct inputs slightly off the training distribution, as a
+        /// sampler's own x_t are after many steps. 0 turns it off (the default, CogVideoX's recipe).
+        public var inputPerturbation = 0.0
         public var seed = 1, checkpointEvery = 500, logEvery = 20, maxBadSteps = 20
         enum CodingKeys: String, CodingKey {
             case steps, batch, lr, warmupSteps = "warmup_steps", minLrRatio = "min_lr_ratio", weightDecay = "weight_decay"
             case beta1, beta2, gradClip = "grad_clip", emaDecay = "ema_decay", promptDropout = "prompt_dropout"
-            case snrShiftScale = "snr_shift_scale", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every"
+            case snrShiftScale = "snr_shift_scale", inputPerturbation = "input_perturbation", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every"
             case maxBadSteps = "max_bad_steps"
         }
         public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
             "steps", "batch", "lr", "warmup_steps", "min_lr_ratio", "weight_decay", "beta1", "beta2", "grad_clip",
-            "ema_decay", "prompt_dropout", "snr_shift_scale", "seed", "checkpoint_every", "log_every", "max_bad_steps",
+            "ema_decay", "prompt_dropout", "snr_shift_scale", "input_perturbation", "seed", "checkpoint_every", "log_every", "max_bad_steps",
         ].map { ($0, nil) })
         public func validate(file: String, path: String) throws {
             try ConfigFile.require(steps >= 1, file, path, "steps", "a positive integer")
@@ -89,6 +94,7 @@ public struct PretrainConfig: ConfigSection, Equatable {
             try ConfigFile.require(emaDecay >= 0 && emaDecay < 1, file, path, "ema_decay", "a number in [0, 1)")
             try ConfigFile.require(promptDropout >= 0 && promptDropout < 1, file, path, "prompt_dropout", "a number in [0, 1)")
             try ConfigFile.require(snrShiftScale > 0, file, path, "snr_shift_scale", "a positive number")
+            try ConfigFile.require(inputPerturbation >= 0 && inputPerturbation < 1, file, path, "input_perturbation", "a number in [0, 1)")
             try ConfigFile.require(seed >= 0, file, path, "seed", "a non-negative integer")
             try ConfigFile.require(checkpointEvery >= 1, file, path, "checkpoint_every", "a positive integer")
             try ConfigFile.require(logEvery >= 1, file, path, "log_every", "a positive integer")

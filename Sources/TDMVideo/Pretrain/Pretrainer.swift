@@ -104,6 +104,8 @@ public final class Pretrainer {
         var ema: EMA
         var dataRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 1)
         var noiseRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 2)
+        // Its own stream, so a run with input perturbation sees the same clips, timesteps and ε as one without.
+        var perturbRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 3)
         var step = 0, bad = 0, badInARow = 0
         let fingerprint = config.trainingFingerprint
 
@@ -123,6 +125,7 @@ public final class Pretrainer {
             bad = try ck.int("bad_steps", source: src)
             dataRNG = try ck.rng("rng.data", source: src)
             noiseRNG = try ck.rng("rng.noise", source: src)
+            if t.inputPerturbation > 0 { perturbRNG = try ck.rng("rng.perturb", source: src) }
         } else {
             if resume && !quiet { FileHandle.standardError.write(Foundation.Data("no checkpoint in \(outDir.path): starting a new run\n".utf8)) }
             // Fit the codec on clips of its own stream, so the training stream does not depend on it.
@@ -154,6 +157,7 @@ public final class Pretrainer {
             if !opt.m.isEmpty { ck.tensors["adam.m"] = opt.m }
             ck.state = ["step": "\(step)", "bad_steps": "\(bad)", "config": fingerprint,
                         "rng.data": Checkpoint.encode(dataRNG), "rng.noise": Checkpoint.encode(noiseRNG)]
+            if t.inputPerturbation > 0 { ck.state["rng.perturb"] = Checkpoint.encode(perturbRNG) }
             try ck.write(to: checkpointURL)
         }
 
@@ -174,11 +178,13 @@ public final class Pretrainer {
             // Noise and the v target.
             let ts = (0..<t.batch).map { _ in noiseRNG.int(0, schedule.numTrainTimesteps) }
             let eps = noiseRNG.normal(shape.count)
+            let gamma = Float(t.inputPerturbation)
+            let xi = gamma > 0 ? perturbRNG.normal(shape.count) : []
             var xt = [Float](repeating: 0, count: shape.count), target = xt
             for b in 0..<t.batch {
                 let a = Float(alphas[ts[b]].squareRoot()), s = Float((1 - alphas[ts[b]]).squareRoot())
                 for i in (b * per)..<((b + 1) * per) {
-                    xt[i] = a * x0[i] + s * eps[i]
+                    xt[i] = a * x0[i] + s * (gamma > 0 ? eps[i] + gamma * xi[i] : eps[i])
                     target[i] = a * eps[i] - s * x0[i]
                 }
             }
