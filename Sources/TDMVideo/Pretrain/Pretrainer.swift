@@ -13,8 +13,9 @@ public protocol ClipSource {
 }
 
 /// Teacher pretraining: v-prediction on the CogVideoX schedule (zero terminal SNR, SNR shift from the
-/// config), prompt dropout for classifier-free guidance, AdamW with warm-up and cosine decay, gradient
-/// clipping, an EMA of the weights, atomic checkpoints and exact resume, a JSONL log.
+/// config), prompt dropout for classifier-free guidance, optional input perturbation (DDPM-IP), AdamW with
+/// warm-up and cosine decay, gradient clipping, an EMA of the weights, atomic checkpoints and exact
+/// resume, a JSONL log.
 public final class Pretrainer {
     public let config: PretrainConfig
     public let outDir: URL
