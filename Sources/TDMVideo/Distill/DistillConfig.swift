@@ -9,7 +9,7 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var steps = 4
         public var timeShift = 2.0
         /// The teacher's CFG scale inside the real score.
-        public var guidance = 4.5
+        public var guidance = 2.0
         /// "huber" (pseudo-Huber, c = huber_c) or "mse".
         public var generatorLoss = "huber"
         public var huberC = 1e-3
@@ -45,7 +45,7 @@ public struct DistillConfig: ConfigSection, Equatable {
         public init() {}
         public var iterations = 400
         public var batch = 8
-        public var studentLr = 2e-5
+        public var studentLr = 5e-6
         public var fakeLr = 1e-4
         public var beta1 = 0.0, beta2 = 0.999, weightDecay = 0.0, gradClip = 1.0
         public var seed = 1, checkpointEvery = 50, logEvery = 5, maxBadSteps = 20
