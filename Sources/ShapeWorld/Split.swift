@@ -98,9 +98,11 @@ public enum WorldSplit {
         return (moving, camera, pairs)
     }
 
-    /// `count` items spread evenly over a list.
-    static func spread<T>(_ xs: [T], _ count: Int) -> [T] {
-        (0..<min(count, xs.count)).map { xs[$0 * xs.count / min(count, xs.count)] }
+    /// `count` items spread evenly over a list; `halfway` takes the items midway between those, so
+    /// the two selections are disjoint whenever the list has at least 2·count items.
+    static func spread<T>(_ xs: [T], _ count: Int, halfway: Bool = false) -> [T] {
+        let c = min(count, xs.count)
+        return (0..<c).map { i in xs[halfway ? (2 * i + 1) * xs.count / (2 * c) : i * xs.count / c] }
     }
 
     /// The held-out suite: 12 moving-object, 6 camera and 8 two-object prompts, all unseen in training,
@@ -112,6 +114,20 @@ public enum WorldSplit {
         for (i, var s) in spread(h.moving, 12).enumerated() { s.background = bgs[i % 3]; scenes.append(s) }
         scenes += spread(h.camera, 6)
         for (i, var s) in spread(h.pairs, 8).enumerated() { s.background = bgs[i % 3]; scenes.append(s) }
+        return scenes.map(entry)
+    }
+
+    /// The validation suite: as many held-out prompts of each kind as the held-out suite, taken midway
+    /// between its picks, so no prompt is in both (backgrounds cycle from a different start). Choose
+    /// hyperparameters and checkpoints on this suite and report on the held-out one, so the reported
+    /// figures are not selected on the data that measures them.
+    public static func validationSuite() -> [PromptEntry] {
+        let h = allHeldOut()
+        let bgs = Background.allCases
+        var scenes: [SceneSpec] = []
+        for (i, var s) in spread(h.moving, 12, halfway: true).enumerated() { s.background = bgs[(i + 1) % 3]; scenes.append(s) }
+        scenes += spread(h.camera, 6, halfway: true)
+        for (i, var s) in spread(h.pairs, 8, halfway: true).enumerated() { s.background = bgs[(i + 1) % 3]; scenes.append(s) }
         return scenes.map(entry)
     }
 

@@ -15,6 +15,11 @@ struct DistillCommand: ParsableCommand {
         optim.checkpoint_every iterations, DIR/distill_log.jsonl, and at the end the student package DIR/student,
         which samples on its K-step grid without guidance. --resume continues a killed run exactly.
 
+        With optim.eval_every > 0 the student is scored every that many iterations on the held-out suite and on
+        the validation suite (other unseen prompts); with optim.keep_best the exported student is the one with the
+        best validation Total (DIR/best.safetensors holds it during the run), and the closing report, on the
+        held-out suite, measures that choice on prompts it was not made on.
+
         Example:
           tdm-video distill --config configs/distill.yaml --teacher models/teacher --out runs/student
         """.paragraphs)
@@ -47,7 +52,13 @@ struct DistillCommand: ParsableCommand {
                      r.iterations, r.last.generatorLoss, r.last.fakeLoss, r.badSteps, r.seconds))
         let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
         let studentDir = outDir.appendingPathComponent("student")
-        try d.exportStudent(to: studentDir, recipe: ["config": text, "command": "tdm-video distill --config \(config) --teacher \(teacher) --out \(out)"])
+        var recipe = ["config": text, "command": "tdm-video distill --config \(config) --teacher \(teacher) --out \(out)"]
+        if let k = r.kept {
+            let line = String(format: "the student of iteration %d of %d (best validation Total %.2f)", k.iteration, r.iterations, 100 * k.validationTotal)
+            recipe["kept"] = line
+            print("keep_best: " + line)
+        }
+        try d.exportStudent(to: studentDir, recipe: recipe)
         print("wrote the student to \(studentDir.path)")
         let pictures = try RunPictures.writeDistillCurves(log: d.logURL, to: outDir)
         let sheet = outDir.appendingPathComponent("contact_sheet.png")

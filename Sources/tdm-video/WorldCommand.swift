@@ -21,18 +21,20 @@ struct WorldSuite: ParsableCommand {
           tdm-video world suite --which heldout --out configs/suites/heldout_full_info.json
         """.paragraphs)
 
-    @Option(help: "heldout (26 prompts never seen in training) | quick (8 of them)")
+    @Option(help: "heldout (26 prompts never seen in training) | quick (8 of them) | validation (26 other unseen prompts, for choosing settings)")
     var which: String = "heldout"
 
     @Option(help: "Output file.")
     var out: String
 
     func validate() throws {
-        guard ["heldout", "quick"].contains(which) else { throw ValidationError("--which must be heldout or quick, got \"\(which)\"") }
+        guard ["heldout", "quick", "validation"].contains(which) else {
+            throw ValidationError("--which must be heldout, quick or validation, got \"\(which)\"")
+        }
     }
 
     func run() throws {
-        let entries = which == "quick" ? WorldSplit.quickSuite() : WorldSplit.heldOutSuite()
+        let entries = which == "quick" ? WorldSplit.quickSuite() : which == "validation" ? WorldSplit.validationSuite() : WorldSplit.heldOutSuite()
         let url = URL(fileURLWithPath: out)
         try AtomicFile.write(try PromptSuite.encode(entries) + Data("\n".utf8), to: url) { m in
             CLIError("cannot write \(out): \(m)")

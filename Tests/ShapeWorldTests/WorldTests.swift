@@ -129,14 +129,30 @@ import VBenchLite
         }
         #expect(Set(suite.map(\.promptEn)).count == suite.count)
         #expect(WorldSplit.quickSuite().count == 8)
+        // The validation suite: the same mix of kinds, all held out, none shared with the held-out suite.
+        let val = WorldSplit.validationSuite()
+        #expect(val.count == 26)
+        for e in val {
+            let s = try! Grammar.parse(e.promptEn)
+            #expect(WorldSplit.isHeldOut(s), "\(e.promptEn)")
+            #expect(!seen.contains(e.promptEn))
+        }
+        #expect(Set(val.map(\.promptEn)).count == val.count)
+        #expect(Set(val.map(\.promptEn)).isDisjoint(with: suite.map(\.promptEn)))
+        let kinds = { (es: [PromptEntry]) in es.map { e -> String in
+            let s = try! Grammar.parse(e.promptEn)
+            return s.objects.count == 2 ? "pair" : s.camera != .still ? "camera" : "moving"
+        }.sorted() }
+        #expect(kinds(val) == kinds(suite))
     }
 
     /// The committed suite files are exactly what the code produces.
     @Test func committedSuitesMatch() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for (name, entries) in [("heldout", WorldSplit.heldOutSuite()), ("quick", WorldSplit.quickSuite())] {
+        for (name, entries) in [("heldout", WorldSplit.heldOutSuite()), ("quick", WorldSplit.quickSuite()),
+                                 ("validation", WorldSplit.validationSuite())] {
             let url = root.appendingPathComponent("configs/suites/\(name)_full_info.json")
-            #expect(try PromptSuite.load(url) == entries, "regenerate with: tdm-video world suite --out \(url.path)")
+            #expect(try PromptSuite.load(url) == entries, "regenerate with: tdm-video world suite --which \(name) --out \(url.path)")
         }
     }
 }

@@ -129,6 +129,58 @@ struct SquarePrompts: PromptSource {
         #expect(evals.allSatisfy { ($0["eval_total"] as? Double ?? -1) > 0 })
     }
 
+    /// keep_best exports the student of the evaluation with the best validation Total: the same weights
+    /// as a run stopped at that iteration; killed and resumed, it keeps the same one; and it needs evaluations.
+    @Test func keepBestKeepsTheBestValidationStudent() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let a = PretrainTests.tempDir(), b = PretrainTests.tempDir(), c = PretrainTests.tempDir()
+        defer { for u in [a, b, c] { try? FileManager.default.removeItem(at: u) } }
+        var cfg = try Self.config()
+        cfg.optim.evalEvery = 2
+        cfg.optim.iterations = 7
+        cfg.optim.studentLr = 3e-3  // high enough that the last iterations spoil the student
+        cfg.optim.keepBest = true
+        func make(_ dir: URL, _ cfg: DistillConfig) throws -> Distiller {
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            d.evalSuite = Array(WorldSplit.quickSuite().prefix(1))
+            d.validationSuite = Array(WorldSplit.validationSuite().prefix(2))
+            return d
+        }
+        let full = try make(a, cfg)
+        let r = try full.run(prompts: SquarePrompts(), resume: false)
+        let vals = TrainingLog.read(full.logURL).filter { $0["val_total"] != nil }
+        // Evaluated every 2 iterations and at the end (7 is not a multiple of 2).
+        #expect(vals.compactMap { $0["step"] as? Int } == [2, 4, 6, 7])
+        let scores = vals.map { $0["val_total"] as! Double }
+        let bestIndex = scores.firstIndex(of: scores.max()!)!
+        let kept = try #require(r.kept)
+        #expect(kept.iteration == vals[bestIndex]["step"] as? Int)
+        #expect(abs(kept.validationTotal - scores[bestIndex]) < 1e-9)
+        // The same weights as a plain run stopped at that iteration.
+        var plain = cfg
+        plain.optim.keepBest = false
+        plain.optim.evalEvery = 0
+        let stopped = try make(c, plain)
+        stopped.stopAfterIteration = kept.iteration
+        _ = try stopped.run(prompts: SquarePrompts(), resume: false)
+        #expect(compareTensors(full.student.parameters.array, stopped.student.parameters.array).maxAbs <= 1e-6)
+        // At this lr the last iteration is the worst, so the restore path is the one exercised.
+        #expect(kept.iteration != 7)
+        // Killed after the first evaluation and resumed: the same choice and the same student.
+        let first = try make(b, cfg)
+        first.stopAfterIteration = 3
+        _ = try first.run(prompts: SquarePrompts(), resume: false)
+        let second = try make(b, cfg)
+        let r2 = try second.run(prompts: SquarePrompts(), resume: true)
+        #expect(r2.kept?.iteration == kept.iteration)
+        #expect(compareTensors(second.student.parameters.array, full.student.parameters.array).maxAbs <= 1e-6)
+        // Without periodic evaluations there is nothing to choose from.
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigFile.parse(DistillConfig.self, yaml: "optim: {keep_best: true}", file: "k.yaml")
+        }
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

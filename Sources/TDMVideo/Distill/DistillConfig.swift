@@ -49,16 +49,20 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var fakeLr = 1e-4
         public var beta1 = 0.0, beta2 = 0.999, weightDecay = 0.0, gradClip = 1.0
         public var seed = 1, checkpointEvery = 50, logEvery = 5, maxBadSteps = 20
-        /// Score the student on the held-out suite every this many iterations (0: never), with this many seeds.
+        /// Score the student on the held-out and the validation suites every this many iterations (0: never),
+        /// with this many seeds per prompt.
         public var evalEvery = 0, evalSeeds = 1
+        /// Export the student of the evaluation (periodic or final) with the best validation-suite Total
+        /// instead of the last one. Needs `eval_every` > 0.
+        public var keepBest = false
         enum CodingKeys: String, CodingKey {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
-            case evalEvery = "eval_every", evalSeeds = "eval_seeds"
+            case evalEvery = "eval_every", evalSeeds = "eval_seeds", keepBest = "keep_best"
         }
         public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
             "iterations", "batch", "student_lr", "fake_lr", "beta1", "beta2", "weight_decay", "grad_clip", "seed",
-            "checkpoint_every", "log_every", "max_bad_steps", "eval_every", "eval_seeds"].map { ($0, nil) })
+            "checkpoint_every", "log_every", "max_bad_steps", "eval_every", "eval_seeds", "keep_best"].map { ($0, nil) })
         public func validate(file: String, path: String) throws {
             try ConfigFile.require(iterations >= 1, file, path, "iterations", "a positive integer")
             try ConfigFile.require((1...1024).contains(batch), file, path, "batch", "an integer in 1...1024")
@@ -74,6 +78,8 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(maxBadSteps >= 1, file, path, "max_bad_steps", "a positive integer")
             try ConfigFile.require(evalEvery >= 0, file, path, "eval_every", "a non-negative integer (0: never)")
             try ConfigFile.require((1...10).contains(evalSeeds), file, path, "eval_seeds", "an integer in 1...10")
+            try ConfigFile.require(!keepBest || evalEvery > 0, file, path, "keep_best",
+                                   "false unless eval_every > 0 (the best student is chosen among the periodic evaluations)")
         }
     }
 

@@ -21,8 +21,11 @@ public final class Distiller {
     public let outDir: URL
     public var quiet = false
     public var stopAfterIteration: Int? = nil
-    /// The suite scored every `optim.eval_every` iterations (the world's held-out suite by default).
+    /// The suites scored every `optim.eval_every` iterations: the held-out suite (reported) and the
+    /// validation suite (used by `optim.keep_best` to choose the student, so the choice is not made on
+    /// the prompts that report it). The world's suites by default.
     public var evalSuite: [PromptEntry] = WorldSplit.heldOutSuite()
+    public var validationSuite: [PromptEntry] = WorldSplit.validationSuite()
 
     let acp: [Double]
     let shape1: VideoShape
@@ -33,6 +36,8 @@ public final class Distiller {
     public var injectNonFiniteLoss: ((Int) -> Bool)? = nil
     public var checkpointURL: URL { outDir.appendingPathComponent("checkpoint.safetensors") }
     public var logURL: URL { outDir.appendingPathComponent("distill_log.jsonl") }
+    /// With `optim.keep_best`: the student (and its step table) of the best validation Total so far.
+    public var bestURL: URL { outDir.appendingPathComponent("best.safetensors") }
 
     public init(config: DistillConfig, teacher: ModelPackage, outDir: URL) throws {
         guard config.tdm.unify.isEmpty || config.tdm.unify.contains(config.tdm.steps) else {
@@ -146,6 +151,9 @@ public final class Distiller {
         public var badSteps: Int
         public var seconds: Double
         public var last: IterationStats
+        /// With `optim.keep_best` on a finished run: the iteration whose student was kept, and its
+        /// validation-suite Total.
+        public var kept: (iteration: Int, validationTotal: Double)? = nil
     }
 
     public func run(prompts: PromptSource, resume: Bool) throws -> Result {
@@ -165,6 +173,7 @@ public final class Distiller {
         var optTS = AdamW(count: unified ? tn : 0, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: 0)
         var optTF = optTS
         let fingerprint = String(describing: config) + "|" + teacher.directory.standardizedFileURL.path
+        var best: (iteration: Int, total: Double)? = nil
         if resume, fm.fileExists(atPath: checkpointURL.path) {
             let ck = try Checkpoint.read(checkpointURL), src = checkpointURL.path
             guard ck.state["config"] == fingerprint else {
@@ -184,6 +193,12 @@ public final class Distiller {
             bad = try ck.int("bad_steps", source: src)
             promptRNG = try ck.rng("rng.prompt", source: src)
             noiseRNG = try ck.rng("rng.noise", source: src)
+            if o.keepBest, ck.state["best.iteration"] != nil {
+                guard let t = ck.state["best.val_total"].flatMap(Double.init) else {
+                    throw CheckpointError(path: src, message: "state best.val_total is missing or not a number")
+                }
+                best = (try ck.int("best.iteration", source: src), t)
+            }
             if unified {
                 studentSteps = try ck.tensor("steps.student", count: tn, source: src)
                 fakeSteps = try ck.tensor("steps.fake", count: tn, source: src)
@@ -214,8 +229,20 @@ public final class Distiller {
             ck.state = ["iteration": "\(iter)", "bad_steps": "\(bad)", "config": fingerprint,
                         "adam.student.step": "\(optG.step)", "adam.fake.step": "\(optF.step)",
                         "rng.prompt": Checkpoint.encode(promptRNG), "rng.noise": Checkpoint.encode(noiseRNG)]
+            if let b = best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.total)" }
             try ck.write(to: checkpointURL)
         }
+        // The best-student file: written whenever the validation Total improves. A resumed run may find
+        // one from past its checkpoint (a kill between the two writes); it redoes that evaluation and
+        // rewrites the file, so only a file whose iteration and fingerprint match `best` is ever used.
+        func saveBest() throws {
+            var ck = Checkpoint()
+            ck.tensors["student"] = student.parameters.array
+            if unified { ck.tensors["steps.student"] = studentSteps }
+            ck.state = ["iteration": "\(iter)", "config": fingerprint]
+            try ck.write(to: bestURL)
+        }
+        if !resume || best == nil { try? fm.removeItem(at: bestURL) }
         let log = try TrainingLog(url: logURL, resumeAtStep: resume ? iter : nil)
         let progress = ProgressLine(label: "distill", total: o.iterations, startStep: iter, quiet: quiet)
         let start = Date()
@@ -410,8 +437,8 @@ public final class Distiller {
                             "elapsed_s": Date().timeIntervalSince(start)])
             }
             progress.update(iter, String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss))
-            if iter % o.checkpointEvery == 0 || iter == o.iterations { try saveCheckpoint() }
-            if o.evalEvery > 0 && iter % o.evalEvery == 0 {
+            let evalNow = o.evalEvery > 0 && (iter % o.evalEvery == 0 || (o.keepBest && iter == o.iterations))
+            if evalNow {
                 // The student as it is now, on its own K-step grid without guidance.
                 var meta = teacher.metadata
                 meta.kind = "student"
@@ -420,13 +447,32 @@ public final class Distiller {
                                       timeShift: config.tdm.timeShift)
                 let pkg = ModelPackage(directory: outDir, metadata: meta, transformer: student, codec: teacher.codec)
                 let r = try SuiteEvaluation.run(pkg, suite: evalSuite, seeds: o.evalSeeds)
+                let rv = try SuiteEvaluation.run(pkg, suite: validationSuite, seeds: o.evalSeeds)
                 log.append(["step": iter, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
-                            "eval_semantic": r.semanticScore ?? -1])
+                            "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
+                            "val_quality": rv.qualityScore ?? -1, "val_semantic": rv.semanticScore ?? -1])
+                if o.keepBest, let vt = rv.totalScore, best == nil || vt > best!.total {
+                    try saveBest()
+                    best = (iter, vt)
+                }
             }
+            if iter % o.checkpointEvery == 0 || iter == o.iterations || (evalNow && o.keepBest) { try saveCheckpoint() }
         }
         progress.update(iter, String(format: "gen %.4f fake %.4f", last.generatorLoss, last.fakeLoss), force: true)
         progress.finish()
-        return Result(iterations: iter, badSteps: bad, seconds: Date().timeIntervalSince(start), last: last)
+        var result = Result(iterations: iter, badSteps: bad, seconds: Date().timeIntervalSince(start), last: last)
+        if o.keepBest && iter == o.iterations, let b = best {
+            if b.iteration != iter {
+                let ck = try Checkpoint.read(bestURL), src = bestURL.path
+                guard ck.state["config"] == fingerprint, try ck.int("iteration", source: src) == b.iteration else {
+                    throw CheckpointError(path: src, message: "does not hold this run's best student (iteration \(b.iteration)); rerun without --resume")
+                }
+                student.parameters.copy(from: try ck.tensor("student", count: n, source: src))
+                if unified { studentSteps = try ck.tensor("steps.student", count: tn, source: src) }
+            }
+            result.kept = (b.iteration, b.total)
+        }
+        return result
     }
 
     /// Writes the student as a model package that samples in K steps on the TDM grid without CFG.

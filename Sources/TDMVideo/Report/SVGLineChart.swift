@@ -169,11 +169,11 @@ public enum LossCurves {
         return SVGLineChart(title: title, xLabel: "step", yLabel: yLabel, logY: logY, series: series)
     }
 
-    /// The curves a distillation run logs: both losses, and the periodic held-out Total if any.
+    /// The curves a distillation run logs: both losses, and the periodic held-out and validation scores if any.
     public static func distillSVGs(log url: URL) -> (losses: String, eval: String?) {
         let losses = chart(log: url, keys: ["generator_loss", "fake_loss"], title: "TDM losses").svg()
-        let eval = chart(log: url, keys: ["eval_total", "eval_quality", "eval_semantic"],
-                         title: "Student on the held-out suite (VBenchLite)", yLabel: "score (0-1)", logY: false)
+        let eval = chart(log: url, keys: ["eval_total", "eval_quality", "eval_semantic", "val_total"],
+                         title: "Student on the held-out (eval) and validation (val) suites (VBenchLite)", yLabel: "score (0-1)", logY: false)
         return (losses, eval.series.isEmpty ? nil : eval.svg())
     }
 }
