@@ -89,9 +89,11 @@ struct DemoCommand: ParsableCommand {
                 }
                 let dir = outDir.appendingPathComponent("\(name)/clips")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                try VideoWriter().write(clip, to: dir.appendingPathComponent(file))
+                let url = dir.appendingPathComponent(file)
+                try VideoWriter().write(clip, to: url)
                 row.clips[name] = "\(name)/clips/\(file)"
-                scored[name, default: []].append((p, clip, entry))
+                // Scored as delivered: the MP4 read back, as `tdm-video score` reads it.
+                scored[name, default: []].append((p, try VideoReader.read(url), entry))
                 sheet.append(clip)
                 labels.append(name.uppercased() + (name == "truth" ? ": " + p.uppercased() : ""))
             }

@@ -5,7 +5,12 @@ import VBenchLite
 import VideoIO
 
 /// Samples a prompt suite with a model package and scores the clips with VBenchLite: the report
-/// that pretraining and distillation write beside their models.
+/// that pretraining and distillation write beside their models, and their periodic evaluations.
+///
+/// Each clip is scored as it is delivered: encoded to an MP4 (`VideoWriter`'s defaults, as `tdm-video
+/// sample` writes it) and decoded again, so these figures equal `tdm-video sample` + `tdm-video score`
+/// on the same prompts and seeds. Scoring the raw frames instead differs: H.264 removes faint
+/// frame-to-frame shimmer that the dynamic-degree flow reads as motion.
 public enum SuiteEvaluation {
     /// Renders every suite prompt with `seeds` seeds (clip i of a prompt uses seed i) and scores them.
     public static func run(_ pkg: ModelPackage, suite: [PromptEntry], seeds: Int,
@@ -16,14 +21,25 @@ public enum SuiteEvaluation {
         let v = pkg.metadata.video
         var videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)] = []
         let total = suite.count * seeds
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
         for e in suite {
             for i in 0..<seeds {
                 let px = try pipe.render(prompt: e.promptEn, seed: UInt64(i), options: o)
-                videos.append(("\(e.promptEn)-\(i).mp4", WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps), e))
+                let clip = WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
+                videos.append(("\(e.promptEn)-\(i).mp4", try asDelivered(clip, scratch: scratch), e))
                 progress?(videos.count, total)
             }
         }
         return VBenchLite().evaluate(videos: videos)
+    }
+
+    /// The clip after an MP4 round trip through `scratch` (a folder this call may write a file in).
+    public static func asDelivered(_ clip: RGBVideo, scratch: URL) throws -> RGBVideo {
+        let url = scratch.appendingPathComponent("clip.mp4")
+        try VideoWriter().write(clip, to: url)
+        return try VideoReader.read(url)
     }
 
     /// Writes a report's JSON atomically.
