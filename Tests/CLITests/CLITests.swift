@@ -113,7 +113,9 @@ enum CLI {
         try "optim: {batch: lots}\n".write(to: d.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
         try expectFailure(["distill", "--config", d.path + "/b.yaml", "--teacher", d.path, "--out", d.path + "/o"], "optim.batch")
         // Models: missing folder, truncated weights.
-        try expectFailure(["sample", "--model", d.path + "/none", "--prompt", "a red circle", "--out", d.path + "/x.mp4"], "none")
+        try expectFailure(["sample", "--model", d.path + "/none", "--prompt", "a red circle", "--out", d.path + "/x.mp4"], d.path + "/none: no such folder")
+        try expectFailure(["distill", "--config", "configs/tiny_distill.yaml", "--teacher", d.path + "/none", "--out", d.path + "/o"],
+                          d.path + "/none: no such folder")
         let fx = CLI.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/cogvideox-tiny-sincos")
         let broken = d.appendingPathComponent("broken")
         try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
@@ -121,6 +123,9 @@ enum CLI {
         let w = try Data(contentsOf: fx.appendingPathComponent("diffusion_pytorch_model.safetensors"))
         try w.prefix(w.count / 2).write(to: broken.appendingPathComponent("diffusion_pytorch_model.safetensors"))
         try expectFailure(["verify", "--model", broken.path, "--reference", fx.path + "/reference.safetensors"], "diffusion_pytorch_model.safetensors")
+        // A diffusers folder without tdm-video's own metadata is not a model package.
+        try expectFailure(["sample", "--model", broken.path, "--prompt", "a red circle", "--out", d.path + "/x.mp4"],
+                          "broken: not a tdm-video model package: the folder has no tdm_video.json")
         // Mis-shaped: whole weights under a config.json that describes a wider model.
         let wide = d.appendingPathComponent("wide")
         try FileManager.default.createDirectory(at: wide, withIntermediateDirectories: true)

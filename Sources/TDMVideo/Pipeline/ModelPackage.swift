@@ -69,6 +69,13 @@ public final class ModelPackage {
 
     public static func load(_ dir: URL) throws -> ModelPackage {
         let metaURL = dir.appendingPathComponent(PackageMetadata.fileName)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ModelError.badConfig(dir.path, "no such folder (a model package is a folder with config.json, diffusion_pytorch_model.safetensors, \(PackageMetadata.fileName) and its codec)")
+        }
+        guard FileManager.default.fileExists(atPath: metaURL.path) else {
+            throw ModelError.badConfig(dir.path, "not a tdm-video model package: the folder has no \(PackageMetadata.fileName)")
+        }
         let meta: PackageMetadata
         do { meta = try JSONDecoder().decode(PackageMetadata.self, from: Data(contentsOf: metaURL)) } catch {
             throw CheckpointError(path: metaURL.path, message: "not a tdm-video model package (\(error))")
