@@ -61,10 +61,13 @@ public struct DimensionResult: Codable, Sendable, Equatable {
     /// this fraction times VBench's empirical maximum 0.364, so that it normalises to the fraction).
     public var fraction: Double?
     public var reason: String?
+    /// A finding beside the score: for dynamic degree with the world's facts, how many clips of prompts
+    /// that ask for no motion read as dynamic.
+    public var note: String? = nil
     public var videos: [VideoResult]
 
     enum CodingKeys: String, CodingKey {
-        case dimension, score, normalized, fraction, reason
+        case dimension, score, normalized, fraction, reason, note
         case videos = "video_results"
     }
 }
@@ -177,7 +180,7 @@ public struct ScoreReport: Codable, Sendable, Equatable {
         lines.append(String(repeating: "-", count: 72))
         for d in dimensions {
             let used = d.videos.filter { $0.videoResults != nil }.count
-            let note = d.score == nil ? (d.reason ?? "") : (d.fraction.map { "fraction of checks \(f($0, 3))" } ?? "")
+            let note = d.score == nil ? (d.reason ?? "") : (d.fraction.map { "fraction of checks \(f($0, 3))" } ?? d.note ?? "")
             lines.append(pad(d.dimension.rawValue, 24) + pad(d.dimension.group.rawValue, 9) + lpad(f(d.score), 8)
                          + lpad(f(d.normalized), 9) + lpad("\(used)", 8) + "  " + note)
         }

@@ -79,6 +79,13 @@ public struct VBenchLite: Sendable {
             } else {
                 result.reason = Self.nullReason(d, count: count, notes: reasons)
             }
+            if d == .dynamicDegree {
+                let still = vids.filter { $0.detail?["still_prompt"] == 1 && $0.videoResults != nil }
+                if !still.isEmpty {
+                    let moving = still.filter { $0.videoResults == .flag(true) }.count
+                    result.note = "clips of still prompts read as dynamic: \(moving) of \(still.count)"
+                }
+            }
             dims.append(result)
         }
         return ScoreReport(dimensions: dims, videoCount: count)
@@ -150,10 +157,15 @@ public struct VBenchLite: Sendable {
         }
         if want.contains(.dynamicDegree) {
             if let d = a.dynamicDegree {
+                var detail = ["threshold": d.threshold, "count_needed": Double(d.countNeeded),
+                              "count_above": Double(d.countAbove), "max_pair_score": d.pairScores.max() ?? 0]
+                // With the world's facts: whether the prompt asked for no motion at all (a dynamic clip of
+                // such a prompt is motion nobody asked for, which VBench's dynamic degree still rewards).
+                if let w = aux?.world {
+                    detail["still_prompt"] = w.cameraMotion == "still" && w.objects.allSatisfy { $0.motion == "still" } ? 1 : 0
+                }
                 out[.dynamicDegree] = Contribution(value: .flag(d.dynamic), numerator: d.dynamic ? 1 : 0, denominator: 1,
-                                                   detail: ["threshold": d.threshold, "count_needed": Double(d.countNeeded),
-                                                            "count_above": Double(d.countAbove),
-                                                            "max_pair_score": d.pairScores.max() ?? 0])
+                                                   detail: detail)
             } else {
                 out[.dynamicDegree] = Contribution(value: nil, note: "needs at least two frames at ~8 fps")
             }

@@ -156,3 +156,25 @@ import VBenchLite
         }
     }
 }
+
+@Suite("Dynamic degree on still prompts") struct StillPromptNoteTests {
+    /// With the world's facts, the dynamic-degree dimension says how many clips of prompts that ask for no
+    /// motion read as dynamic: none of the world's own still clip, one when a moving clip stands in for it.
+    @Test func dynamicClipsOfStillPromptsAreCounted() throws {
+        let world = WorldRenderer()
+        let stillPrompt = "a blue square, plain background"
+        let entry = WorldSplit.entry(try Grammar.parse(stillPrompt))
+        let still = try world.render(prompt: stillPrompt, seed: 0)
+        let moving = try world.render(prompt: "a blue square moving left, plain background", seed: 0)
+        let honest = VBenchLite().evaluate(videos: [("s-0.mp4", still, entry)])
+        let dyn = try #require(honest.dimensions.first { $0.dimension == .dynamicDegree })
+        #expect(dyn.note == "clips of still prompts read as dynamic: 0 of 1")
+        let mixed = VBenchLite().evaluate(videos: [("s-0.mp4", still, entry), ("s-1.mp4", moving, entry)])
+        let dyn2 = try #require(mixed.dimensions.first { $0.dimension == .dynamicDegree })
+        #expect(dyn2.note == "clips of still prompts read as dynamic: 1 of 2")
+        #expect(mixed.table().contains("clips of still prompts read as dynamic: 1 of 2"))
+        // Without the world's facts there is nothing to count.
+        let plain = VBenchLite().evaluate(videos: [("s-0.mp4", moving, nil)])
+        #expect(plain.dimensions.first { $0.dimension == .dynamicDegree }?.note == nil)
+    }
+}
