@@ -120,24 +120,18 @@ import VBenchLite
         // Every single attribute value appears in training.
         for v in WorldColor.allCases.map(\.rawValue) + WorldShape.allCases.map(\.rawValue) + ObjectMotion.allCases.map(\.rawValue)
             + CameraMotion.allCases.map(\.rawValue) + Relation.allCases.map(\.rawValue) { #expect(seen.contains(v), "\(v)") }
-        let suite = WorldSplit.heldOutSuite()
-        #expect(suite.count == 26)
-        for e in suite {
-            let s = try! Grammar.parse(e.promptEn)
-            #expect(WorldSplit.isHeldOut(s), "\(e.promptEn)")
-            #expect(!seen.contains(e.promptEn))
+        // Both 26-prompt suites: all held out, never a training prompt, no repeats.
+        let suite = WorldSplit.heldOutSuite(), val = WorldSplit.validationSuite()
+        for entries in [suite, val] {
+            #expect(entries.count == 26)
+            for e in entries {
+                #expect(WorldSplit.isHeldOut(try! Grammar.parse(e.promptEn)), "\(e.promptEn)")
+                #expect(!seen.contains(e.promptEn))
+            }
+            #expect(Set(entries.map(\.promptEn)).count == entries.count)
         }
-        #expect(Set(suite.map(\.promptEn)).count == suite.count)
         #expect(WorldSplit.quickSuite().count == 8)
-        // The validation suite: the same mix of kinds, all held out, none shared with the held-out suite.
-        let val = WorldSplit.validationSuite()
-        #expect(val.count == 26)
-        for e in val {
-            let s = try! Grammar.parse(e.promptEn)
-            #expect(WorldSplit.isHeldOut(s), "\(e.promptEn)")
-            #expect(!seen.contains(e.promptEn))
-        }
-        #expect(Set(val.map(\.promptEn)).count == val.count)
+        // The validation suite has the same mix of kinds and shares no prompt with the held-out suite.
         #expect(Set(val.map(\.promptEn)).isDisjoint(with: suite.map(\.promptEn)))
         let kinds = { (es: [PromptEntry]) in es.map { e -> String in
             let s = try! Grammar.parse(e.promptEn)
