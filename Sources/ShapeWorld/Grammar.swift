@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 
 /// The prompt grammar: natural English for a scene, and back.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import TensorCore
-import VideoIO
+import VideoCommon
 
 /// Renders a scene into a clip: seeded layout, analytic anti-aliasing (coverage from the signed
 /// distance, one pixel wide), the camera as a transform of the whole world.
@@ -174,12 +174,7 @@ public struct WorldRenderer: Sendable {
 
     /// The clip as 8-bit RGB.
     public func render(_ s: SceneSpec, seed: UInt64) -> RGBVideo {
-        Self.toVideo(renderFloats(s, seed: seed), width: width, height: height, fps: fps)
-    }
-
-    /// Floats in [0, 1] → RGBVideo (rounded, clamped).
-    public static func toVideo(_ px: [Float], width: Int, height: Int, fps: Double) -> RGBVideo {
-        RGBVideo(width: width, height: height, fps: fps, pixels: px.map { UInt8(min(255, max(0, ($0 * 255).rounded()))) })
+        RGBVideo(floats: renderFloats(s, seed: seed), width: width, height: height, fps: fps)
     }
 
     /// Renders the clip a prompt describes (the prompt must be in the grammar).

@@ -1,11 +1,10 @@
 import Foundation
+import VideoCommon
 
-/// The vocabulary of the embedded world. Every attribute is one word or a fixed phrase, so the
-/// hashed text encoder sees the same token for the same meaning.
-public enum WorldColor: String, CaseIterable, Codable, Sendable {
-    case red, orange, yellow, green, blue, purple, pink, black, white
-
-    /// Saturated, well-separated values; backgrounds stay muted and mid-grey so every colour contrasts.
+/// How the world paints each colour of its vocabulary (`WorldColor`, defined with the rest of the
+/// words in VideoCommon): saturated, well-separated values; backgrounds stay muted and mid-grey so
+/// every colour contrasts.
+extension WorldColor {
     public var rgb: (Float, Float, Float) {
         switch self {
         case .red: return (0.90, 0.10, 0.10)
@@ -19,46 +18,6 @@ public enum WorldColor: String, CaseIterable, Codable, Sendable {
         case .white: return (0.98, 0.98, 0.98)
         }
     }
-}
-
-public enum WorldShape: String, CaseIterable, Codable, Sendable {
-    case circle, square, triangle, diamond
-}
-
-/// What an object does over the clip.
-public enum ObjectMotion: String, CaseIterable, Codable, Sendable {
-    case still
-    case left = "moving left", right = "moving right", up = "moving up", down = "moving down"
-    case growing, shrinking
-}
-
-/// What the camera does. "pan left" turns the camera left, so the scene slides RIGHT in the frame;
-/// "tilt up" makes it slide DOWN; "zoom in" makes it grow about the centre.
-public enum CameraMotion: String, CaseIterable, Codable, Sendable {
-    case still
-    case panLeft = "panning left", panRight = "panning right", tiltUp = "tilting up", tiltDown = "tilting down"
-    case zoomIn = "zooming in", zoomOut = "zooming out"
-
-    /// VBench's camera vocabulary ("pan left", "zoom in", ...), as the suite's aux info names it.
-    public var vbenchName: String {
-        switch self {
-        case .still: return "still"
-        case .panLeft: return "pan left"
-        case .panRight: return "pan right"
-        case .tiltUp: return "tilt up"
-        case .tiltDown: return "tilt down"
-        case .zoomIn: return "zoom in"
-        case .zoomOut: return "zoom out"
-        }
-    }
-}
-
-public enum Relation: String, CaseIterable, Codable, Sendable {
-    case leftOf = "on the left of", rightOf = "on the right of", above = "on the top of", below = "on the bottom of"
-}
-
-public enum Background: String, CaseIterable, Codable, Sendable {
-    case plain, gradient, textured
 }
 
 public struct SceneObject: Codable, Equatable, Sendable {

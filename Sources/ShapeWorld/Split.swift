@@ -1,6 +1,6 @@
 import Foundation
 import TensorCore
-import VBenchLite
+import VideoCommon
 
 /// The fixed train / held-out split of attribute combinations, the training sampler, and the
 /// prompt suites with VBench-style auxiliary info.

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -17,11 +18,15 @@ extension SafeTensorsFile {
     ) throws(SafeTensorsError) {
         let path = url.path
         let (header, ordered) = try layout(tensors, metadata: metadata, source: path)
-        try AtomicFile.write(path: path) { (sink: (UnsafeRawBufferPointer) throws(SafeTensorsError) -> Void) throws(SafeTensorsError) in
-            try header.withUnsafeBytes { raw in Result { () throws(SafeTensorsError) in try sink(raw) } }.get()
-            for tensor in ordered {
-                try tensor.withUnsafeBytes { raw in Result { () throws(SafeTensorsError) in try sink(raw) } }.get()
+        do {
+            try AtomicFile.write(to: url) { sink in
+                try header.withUnsafeBytes { try sink($0) }
+                for tensor in ordered { try tensor.withUnsafeBytes { try sink($0) } }
             }
+        } catch let e as AtomicFileError {
+            throw SafeTensorsError(source: path, defect: .ioFailure(reason: e.reason))
+        } catch {
+            throw SafeTensorsError(source: path, defect: .ioFailure(reason: "\(error)"))
         }
     }
 
@@ -105,70 +110,4 @@ extension SafeTensorsFile {
         header.append(contentsOf: json)
         return (header, ordered.map(\.tensor))
     }
-}
-
-/// Write-to-temporary-then-rename, with the temporary file removed on every failure path: a file
-/// that matters (checkpoint, model, report, suite) is either complete or absent.
-public enum AtomicFile {
-    /// Creates a temporary file next to `path`, lets `produce` stream the content into it through the sink,
-    /// flushes it to disk and renames it to `path`.
-    static func write(
-        path: String,
-        _ produce: ((UnsafeRawBufferPointer) throws(SafeTensorsError) -> Void) throws(SafeTensorsError) -> Void
-    ) throws(SafeTensorsError) {
-        func failure(_ what: String, code: Int32 = errno) -> SafeTensorsError {
-            SafeTensorsError(source: path, defect: .ioFailure(reason: "\(what): \(String(cString: strerror(code)))"))
-        }
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw failure("cannot create temporary file \(temporary)") }
-        var isOpen = true
-        do throws(SafeTensorsError) {
-            try produce { (buffer: UnsafeRawBufferPointer) throws(SafeTensorsError) in
-                guard var next = buffer.baseAddress else { return }
-                var remaining = buffer.count
-                while remaining > 0 {
-                    let written = systemWrite(descriptor, next, min(remaining, 1 << 30))
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw failure("cannot write \(temporary)")
-                    }
-                    remaining -= written
-                    next += written
-                }
-            }
-            guard fsync(descriptor) == 0 else { throw failure("cannot flush \(temporary)") }
-            isOpen = false
-            guard close(descriptor) == 0 else { throw failure("cannot close \(temporary)") }
-            guard rename(temporary, path) == 0 else { throw failure("cannot rename \(temporary) to \(path)") }
-        } catch {
-            if isOpen { close(descriptor) }
-            unlink(temporary)
-            throw error
-        }
-    }
-
-    /// Writes `data` atomically; failures are reported through `error(reason)`.
-    public static func write(_ data: Data, to url: URL, error: (String) -> Error) throws {
-        do {
-            try write(path: url.path) { (sink: (UnsafeRawBufferPointer) throws(SafeTensorsError) -> Void) throws(SafeTensorsError) in
-                try data.withUnsafeBytes { raw in Result { () throws(SafeTensorsError) in try sink(raw) } }.get()
-            }
-        } catch let e as SafeTensorsError {
-            throw error(e.defect.message)
-        }
-    }
-}
-
-/// `write(2)`, named apart from the `write` methods.
-@inline(__always)
-func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(descriptor, buffer, count)
-    #else
-    return Darwin.write(descriptor, buffer, count)
-    #endif
 }

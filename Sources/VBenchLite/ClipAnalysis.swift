@@ -1,4 +1,4 @@
-import VideoIO
+import VideoCommon
 
 /// Everything the dimensions of one clip share, computed once: float frames, the ~8 fps frame sample,
 /// consecutive flows, per-frame detections and background models, and the camera fit.

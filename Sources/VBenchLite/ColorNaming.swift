@@ -1,3 +1,4 @@
+import VideoCommon
 /// Names an RGB colour with VBench's colour vocabulary by HSV bins.
 ///
 /// VBench's colour dimension asks GRiT's region captions for one of {white, red, pink, blue, silver,
@@ -7,7 +8,8 @@
 /// enters VBench's denominator) but never matches a prompt colour.
 public enum ColorNaming {
     /// VBench's nine prompt colours.
-    public static let promptColors = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "black", "white"]
+    /// VBench's nine colour words, which are the world's colours.
+    public static let promptColors = WorldColor.allCases.map(\.rawValue)
     /// Every name `name(r:g:b:)` can return.
     public static let allNames = promptColors + ["grey"]
 

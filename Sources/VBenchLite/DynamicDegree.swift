@@ -1,5 +1,5 @@
 import Foundation
-import VideoIO
+import VideoCommon
 
 /// VBench's dynamic degree (`vbench/dynamic_degree.py`) with our own flow (`MotionSearch`, forward
 /// mode, sub-pixel) in place of RAFT: frames subsampled to about 8 fps (interval max(1, round(fps/8))),

@@ -1,4 +1,4 @@
-import VideoIO
+import VideoCommon
 
 /// One frame as three Float planes (R, G, B; 0...255), the working form of every metric.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 
 /// Camera and object motion of a clip, for temporal style and overall consistency: VBenchLite's
 /// checkable stand-in for ViCLIP's video-text similarity on motion words (docs/vbench.md §4, temporal
@@ -32,32 +33,14 @@ enum MotionFacts {
         var meanY: Double
     }
 
-    /// On-screen effect of a camera motion name, or nil for an unknown name.
+    /// On-screen effect of a camera motion name (the world's vocabulary), or nil for an unknown name.
     static func cameraEffect(_ name: String) -> (Int, Int, Int)? {
-        switch name.lowercased().trimmingCharacters(in: .whitespaces) {
-        case "still", "static", "steady", "none": return (0, 0, 0)
-        case "pan left": return (1, 0, 0)
-        case "pan right": return (-1, 0, 0)
-        case "tilt up": return (0, 1, 0)
-        case "tilt down": return (0, -1, 0)
-        case "zoom in": return (0, 0, 1)
-        case "zoom out": return (0, 0, -1)
-        default: return nil
-        }
+        CameraMotion(name: name).map { ($0.screenEffect.x, $0.screenEffect.y, $0.screenEffect.zoom) }
     }
 
-    /// World effect of an object motion name, or nil for an unknown name.
+    /// World effect of an object motion name (the world's vocabulary), or nil for an unknown name.
     static func objectEffect(_ name: String) -> (Int, Int, Int)? {
-        switch name.lowercased().trimmingCharacters(in: .whitespaces) {
-        case "still", "static", "none": return (0, 0, 0)
-        case "moving left", "left": return (-1, 0, 0)
-        case "moving right", "right": return (1, 0, 0)
-        case "moving up", "up": return (0, -1, 0)
-        case "moving down", "down": return (0, 1, 0)
-        case "growing": return (0, 0, 1)
-        case "shrinking": return (0, 0, -1)
-        default: return nil
-        }
+        ObjectMotion(name: name).map { ($0.effect.x, $0.effect.y, $0.effect.size) }
     }
 
     /// A motion is "moving" along an axis when it covers at least 12 % of the frame (or changes size by
@@ -100,10 +83,13 @@ enum MotionFacts {
         let mv = [m.0, m.1, m.2]
         guard let i = (0..<3).max(by: { abs(mv[$0]) < abs(mv[$1]) }), abs(mv[i]) >= moveThreshold else { return "still" }
         let pos = mv[i] > 0
+        var e = [0, 0, 0]
+        e[i] = pos ? 1 : -1
         if camera {
-            return [pos ? "pan left" : "pan right", pos ? "tilt up" : "tilt down", pos ? "zoom in" : "zoom out"][i]
+            let c = CameraMotion.allCases.first { [$0.screenEffect.x, $0.screenEffect.y, $0.screenEffect.zoom] == e }
+            return c?.vbenchName ?? "still"
         }
-        return [pos ? "moving right" : "moving left", pos ? "moving down" : "moving up", pos ? "growing" : "shrinking"][i]
+        return ObjectMotion.allCases.first { [$0.effect.x, $0.effect.y, $0.effect.size] == e }?.rawValue ?? "still"
     }
 
     /// Fits the camera motion to consecutive flows over textured background pixels (outside every

@@ -1,4 +1,4 @@
-import VideoIO
+import VideoCommon
 
 /// VBench's motion smoothness protocol (`vbench/motion_smoothness.py`): keep frames 0, 2, 4, …,
 /// interpolate the midpoint of each consecutive pair, compare it with the real odd frames 1, 3, 5, …

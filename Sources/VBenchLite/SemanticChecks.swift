@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 
 /// The semantic dimensions of one clip from its prompt's auxiliary info, on detections from
 /// `ShapeSegmenter` in place of GRiT and Tag2Text. Each mirrors the VBench rule named in its comment.
@@ -73,12 +74,13 @@ enum SemanticChecks {
     static func directionHolds(relation: String, a: (Double, Double, Double, Double), b: (Double, Double, Double, Double)) -> Bool? {
         let ca = ((a.0 + a.2) / 2, (a.1 + a.3) / 2), cb = ((b.0 + b.2) / 2, (b.1 + b.3) / 2)
         let dx = ca.0 - cb.0, dy = ca.1 - cb.1
-        switch relation.lowercased() {
-        case "on the left of": return dx < 0 && abs(dx) > abs(dy)
-        case "on the right of": return dx > 0 && abs(dx) > abs(dy)
-        case "on the top of", "above": return dy < 0 && abs(dy) > abs(dx)
-        case "on the bottom of", "below": return dy > 0 && abs(dy) > abs(dx)
-        default: return nil
+        let r = relation.lowercased()
+        switch Relation(rawValue: r) ?? Relation.allCases.first(where: { "\($0)" == r }) {
+        case .leftOf: return dx < 0 && abs(dx) > abs(dy)
+        case .rightOf: return dx > 0 && abs(dx) > abs(dy)
+        case .above: return dy < 0 && abs(dy) > abs(dx)
+        case .below: return dy > 0 && abs(dy) > abs(dx)
+        case nil: return nil
         }
     }
 
@@ -112,12 +114,12 @@ enum SemanticChecks {
 
     /// A background description of the world ("plain grey", "blue gradient", "soft green texture"):
     /// its colour word and kind, either optional; nil when it names neither.
-    static func parseBackground(_ text: String) -> (color: String?, kind: String?)? {
+    static func parseBackground(_ text: String) -> (color: String?, kind: Background?)? {
         let words = text.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init)
-        var kind: String? = nil
-        if words.contains("plain") || words.contains("solid") || words.contains("flat") { kind = "plain" }
-        if words.contains("gradient") { kind = "gradient" }
-        if words.contains("texture") || words.contains("textured") { kind = "texture" }
+        var kind: Background? = nil
+        if words.contains(Background.plain.rawValue) || words.contains("solid") || words.contains("flat") { kind = .plain }
+        if words.contains(Background.gradient.rawValue) { kind = .gradient }
+        if words.contains("texture") || words.contains(Background.textured.rawValue) { kind = .textured }
         let color = ColorNaming.colorWord(in: text)
         if color == nil && kind == nil { return nil }
         return (color, kind)
@@ -127,10 +129,10 @@ enum SemanticChecks {
     /// texture when the residual scale σ exceeds 8 (L1 RGB), else gradient when the ramp changes by
     /// more than 6 (L1 RGB, about 2 levels per channel) across the frame, else plain. The world's
     /// gradients run between two random muted colours and can be that faint.
-    static func describeBackground(_ bg: BackgroundModel) -> (color: String, kind: String) {
+    static func describeBackground(_ bg: BackgroundModel) -> (color: String, kind: Background) {
         let m = bg.meanColor
         let color = ColorNaming.allNames[ColorNaming.index(m.0, m.1, m.2)]
-        let kind = bg.sigma > 8 ? "texture" : (bg.rampStrength > 6 ? "gradient" : "plain")
+        let kind: Background = bg.sigma > 8 ? .textured : (bg.rampStrength > 6 ? .gradient : .plain)
         return (color, kind)
     }
 

@@ -1,3 +1,4 @@
+import VideoCommon
 /// One object found in a frame by `ShapeSegmenter`.
 struct DetectedObject: Sendable {
     /// One of `ColorNaming.allNames`.
@@ -31,7 +32,8 @@ struct DetectedObject: Sendable {
 ///    ratio alone (square 1.0, circle π/4, triangle and diamond 0.5) proved too fragile on 10-pixel
 ///    shapes from compressed 32x32 clips: it is kept in the detection as evidence only.
 struct ShapeSegmenter {
-    static let shapes = ["circle", "square", "triangle", "diamond"]
+    /// The world's shapes (its vocabulary).
+    static let shapes = WorldShape.allCases.map(\.rawValue)
 
     static func detect(_ f: FramePlanes) -> (objects: [DetectedObject], background: BackgroundModel) {
         let bg = BackgroundModel.fit(f)

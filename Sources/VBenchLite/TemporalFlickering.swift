@@ -1,4 +1,4 @@
-import VideoIO
+import VideoCommon
 
 /// VBench's temporal flickering (`vbench/temporal_flickering.py`), reproduced exactly: the mean absolute
 /// difference between consecutive frames over every pixel and channel, averaged over the frame pairs,

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import VideoIO
+import VideoCommon
 
 /// VBenchLite: VBench's 16 dimensions on a CPU, from frames and the prompt's auxiliary info, with
 /// VBench's normalisation and weights (docs/vbench.md, docs/vbenchlite.md).

@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 
 /// Matches video files to prompts with VBench's naming convention, `{prompt}-{i}.mp4` (also a bare
 /// `{prompt}.mp4`), as VBench's `evaluate` does when it looks up a video's prompt.

@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 
 /// A grid picture of one or more clips: each clip is a row, each column an evenly sampled frame (first to
 /// last), separated by a small gap, with an optional caption strip above each row. It mirrors the contact

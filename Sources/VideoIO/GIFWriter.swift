@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import VideoCommon
 
 /// Writes `video` as an endlessly looping animated GIF at `url` (see `GIFWriter`).
 public func writeGIF(_ video: RGBVideo, to url: URL) throws {

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import VideoCommon
 
 /// Still pictures through FFmpeg's own PNG encoder and decoders, so the project needs no image library.
 ///

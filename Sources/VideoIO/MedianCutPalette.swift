@@ -1,3 +1,5 @@
+import VideoCommon
+
 /// A palette of at most 256 colours fitted to a whole clip by median cut (Heckbert's 1982 colour
 /// quantisation: split the colour box with the widest spread at its population median until there are
 /// enough boxes, then use each box's mean colour), and the mapping of pixels to it.

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import VideoCommon
 
 /// Reads any video or picture file FFmpeg can demux and decode (MP4/H.264, WebM/VP9, AVI/MPEG-4,
 /// animated GIF, PNG...) into an `RGBVideo`, following the read-back sequence of swift-notes.md §4.

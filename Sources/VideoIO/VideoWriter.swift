@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import VideoCommon
 
 /// Writes an `RGBVideo` as a video file (MP4 unless the extension names another container FFmpeg knows)
 /// through libavformat/libavcodec, following the write sequence of swift-notes.md §4.

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import ShapeWorld
 import VBenchLite
+import VideoCommon
 import VideoIO
 
 /// Times VBenchLite the way `tdm-video score` runs: `clips` MP4 files of 16 frames at 64×64 (the world's

@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 import VideoIO
 
 /// Times VideoIO the way a render-then-score loop uses it: write a 16-frame 64×64 clip to MP4 at the

@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 import VideoIO
 
 /// Writes a clip by the output's extension: .mp4 (H.264), .gif (animated), .png (a contact sheet).

@@ -22,17 +22,24 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "The folder to write (created if needed).")
     var out: String
 
-    @Option(help: "f32 | f16 | bf16")
-    var dtype: String = "f32"
-
-    func validate() throws {
-        guard ["f32", "f16", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32, f16 or bf16, got \"\(dtype)\"") }
+    /// The floating-point types a model folder can be written in.
+    enum DType: String, CaseIterable, ExpressibleByArgument {
+        case f32, f16, bf16
+        var safetensors: SafeTensorsDType {
+            switch self {
+            case .f32: return .f32
+            case .f16: return .f16
+            case .bf16: return .bf16
+            }
+        }
     }
+
+    @Option(help: "The weights' floating-point type.")
+    var dtype: DType = .f32
 
     func run() throws {
         let m = try CogVideoXTransformer.load(directory: URL(fileURLWithPath: model))
-        let t: SafeTensorsDType = dtype == "f16" ? .f16 : dtype == "bf16" ? .bf16 : .f32
-        try m.save(directory: URL(fileURLWithPath: out), dtype: t)
-        print("wrote \(out) (\(m.parameterCount) parameters, \(dtype))")
+        try m.save(directory: URL(fileURLWithPath: out), dtype: dtype.safetensors)
+        print("wrote \(out) (\(m.parameterCount) parameters, \(dtype.rawValue))")
     }
 }

@@ -1,9 +1,12 @@
 import ArgumentParser
+import AtomicFiles
 import Foundation
 import ShapeWorld
 import TDMVideo
+import VideoInference
 import TensorCore
 import VBenchLite
+import VideoCommon
 import VideoIO
 
 /// `tdm-video demo`: the main job end to end — teacher, TDM student, clips side by side, scores, timings.
@@ -58,6 +61,7 @@ struct DemoCommand: ParsableCommand {
         try? FileManager.default.removeItem(at: distillDir)
         let d = try Distiller(config: dcfg, teacher: t, outDir: distillDir)
         d.quiet = quiet
+        if dcfg.optim.evalEvery > 0 { d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: dcfg.optim.evalSeeds) }
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         let dr = try d.run(prompts: WorldClipSource(renderer: world), resume: false)
         let studentDir = outDir.appendingPathComponent("student")
@@ -85,7 +89,7 @@ struct DemoCommand: ParsableCommand {
                     let t0 = Date()
                     let px = try pipe.render(prompt: p, seed: UInt64(i), options: pipe.defaults)
                     seconds[name, default: 0] += Date().timeIntervalSince(t0)
-                    clip = WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
+                    clip = RGBVideo(floats: px, width: v.width, height: v.height, fps: v.fps)
                 }
                 let dir = outDir.appendingPathComponent("\(name)/clips")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -107,7 +111,7 @@ struct DemoCommand: ParsableCommand {
         var reports: [(name: String, report: ScoreReport)] = []
         for name in columns {
             let r = VBenchLite().evaluate(videos: scored[name]!)
-            try AtomicFile.write(try r.jsonData(), to: outDir.appendingPathComponent("\(name)_report.json")) { CLIError("cannot write the report: \($0)") }
+            try AtomicFile.write(try r.jsonData(), to: outDir.appendingPathComponent("\(name)_report.json"))
             reports.append((name == "truth" ? "ground truth" : name, r))
         }
         let tp = VideoPipeline(t), sp = VideoPipeline(student)
@@ -126,7 +130,7 @@ struct DemoCommand: ParsableCommand {
         if let e = curves.eval { page.figures.append(("Student during distillation", e)) }
         page.images.append(("Contact sheet: ground truth, teacher, student (8 frames each)", "contact_sheet.png"))
         let index = outDir.appendingPathComponent("index.html")
-        try AtomicFile.write(Data(page.html().utf8), to: index) { CLIError("cannot write \(index.path): \($0)") }
+        try AtomicFile.write(Data(page.html().utf8), to: index)
 
         var table = "  VBenchLite (0-100)   quality  semantic   total\n"
         for (name, r) in reports {

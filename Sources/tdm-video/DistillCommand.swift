@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShapeWorld
 import TDMVideo
+import VideoInference
 import TensorCore
 import VBenchLite
 
@@ -45,6 +46,9 @@ struct DistillCommand: ParsableCommand {
         let outDir = URL(fileURLWithPath: out)
         let d = try Distiller(config: cfg, teacher: t, outDir: outDir)
         d.quiet = quiet
+        if cfg.optim.evalEvery > 0 {
+            d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: cfg.optim.evalSeeds)
+        }
         let v = t.metadata.video
         let source = WorldClipSource(renderer: WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps))
         let r = try d.run(prompts: source, resume: resume)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShapeWorld
 import TDMVideo
+import VideoInference
 import TensorCore
 import VBenchLite
 

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import ShapeWorld
-import TDMVideo
+import VideoInference
 import TensorCore
 import VBenchLite
+import VideoCommon
 import VideoIO
+import VideoModel
 
 /// `tdm-video sample`: render clips from prompts with a model package (teacher or student).
 struct SampleCommand: ParsableCommand {
@@ -29,7 +31,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "A suite JSON or a text file of prompts.") var prompts: String?
     @Option(help: "Sampling steps (default: the model's).") var steps: Int?
     @Option(help: "Classifier-free guidance scale (default: the model's; 1 disables it).") var guidance: Double?
-    @Option(help: "ddim | dpm (default: the model's).") var scheduler: String?
+    @Option(help: "The scheduler (default: the model's).") var scheduler: SchedulerKind?
     @Option(help: "Seed of the first clip; clip i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Clips per prompt with --prompts.") var seeds: Int = 1
     @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
@@ -44,9 +46,6 @@ struct SampleCommand: ParsableCommand {
         }
         if let s = steps { guard (1...1000).contains(s) else { throw ValidationError("--steps must be in 1...1000") } }
         if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
-        if let s = scheduler, !VideoPipeline.schedulers.contains(s) {
-            throw ValidationError("--scheduler must be \(VideoPipeline.schedulers.joined(separator: " or "))")
-        }
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
     }
 
@@ -74,7 +73,7 @@ struct SampleCommand: ParsableCommand {
             let progress = ProgressLine(label: label, total: o.timesteps?.count ?? o.steps, quiet: quiet)
             let px = try pipe.render(prompt: p, seed: s, options: o) { i, _ in progress.update(i) }
             progress.finish()
-            return WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
+            return RGBVideo(floats: px, width: v.width, height: v.height, fps: v.fps)
         }
         let start = Date()
         if let p = prompt {
@@ -99,7 +98,7 @@ struct SampleCommand: ParsableCommand {
                 if sheet != nil && i == 0 {
                     if let truth = try? world.render(prompt: p, seed: seed) { rows.append(truth); labels.append("TRUTH") }
                     rows.append(clip)
-                    labels.append(pkg.metadata.kind.uppercased())
+                    labels.append(pkg.metadata.kind.rawValue.uppercased())
                 }
             }
         }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import AtomicFiles
 import Dispatch
 import Foundation
 import VBenchLite
+import VideoCommon
 import VideoIO
 
 /// `tdm-video score`: VBenchLite on video files, with VBench's report layout and a regression gate.
@@ -102,9 +104,9 @@ struct ScoreCommand: ParsableCommand {
         }
         let report = VBenchLite().evaluate(videos: inputs)
         let data = try report.jsonData()
-        if let out { try AtomicWrite.write(data, to: URL(fileURLWithPath: out)) }
-        if let writeBaseline { try AtomicWrite.write(data, to: URL(fileURLWithPath: writeBaseline)) }
-        if let evalResults { try AtomicWrite.write(try report.evalResultsData(), to: URL(fileURLWithPath: evalResults)) }
+        if let out { try AtomicFile.write(data, to: URL(fileURLWithPath: out)) }
+        if let writeBaseline { try AtomicFile.write(data, to: URL(fileURLWithPath: writeBaseline)) }
+        if let evalResults { try AtomicFile.write(try report.evalResultsData(), to: URL(fileURLWithPath: evalResults)) }
         if json {
             print(String(decoding: data, as: UTF8.self))
         } else if !quiet {

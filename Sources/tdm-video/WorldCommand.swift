@@ -1,8 +1,10 @@
 import ArgumentParser
+import AtomicFiles
 import Foundation
 import ShapeWorld
 import TensorCore
 import VBenchLite
+import VideoCommon
 
 /// `tdm-video world`: the embedded procedural world (the teacher's training data and the ground truth).
 struct WorldCommand: ParsableCommand {
@@ -21,24 +23,33 @@ struct WorldSuite: ParsableCommand {
           tdm-video world suite --which heldout --out configs/suites/heldout_full_info.json
         """.paragraphs)
 
-    @Option(help: "heldout (26 prompts never seen in training) | quick (8 of them) | validation (26 other unseen prompts, for choosing settings)")
-    var which: String = "heldout"
+    /// The world's suites.
+    enum Suite: String, CaseIterable, ExpressibleByArgument {
+        /// 26 prompts never seen in training.
+        case heldout
+        /// 8 of them.
+        case quick
+        /// 26 other unseen prompts, for choosing settings.
+        case validation
+        var entries: [PromptEntry] {
+            switch self {
+            case .heldout: return WorldSplit.heldOutSuite()
+            case .quick: return WorldSplit.quickSuite()
+            case .validation: return WorldSplit.validationSuite()
+            }
+        }
+    }
+
+    @Option(help: "heldout (26 prompts never seen in training), quick (8 of them) or validation (26 other unseen prompts, for choosing settings).")
+    var which: Suite = .heldout
 
     @Option(help: "Output file.")
     var out: String
 
-    func validate() throws {
-        guard ["heldout", "quick", "validation"].contains(which) else {
-            throw ValidationError("--which must be heldout, quick or validation, got \"\(which)\"")
-        }
-    }
-
     func run() throws {
-        let entries = which == "quick" ? WorldSplit.quickSuite() : which == "validation" ? WorldSplit.validationSuite() : WorldSplit.heldOutSuite()
+        let entries = which.entries
         let url = URL(fileURLWithPath: out)
-        try AtomicFile.write(try PromptSuite.encode(entries) + Data("\n".utf8), to: url) { m in
-            CLIError("cannot write \(out): \(m)")
-        }
+        try AtomicFile.write(try PromptSuite.encode(entries) + Data("\n".utf8), to: url)
         print("wrote \(entries.count) prompts to \(out)")
     }
 }

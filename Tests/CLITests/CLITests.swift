@@ -1,18 +1,23 @@
 import Foundation
 import Testing
 
-/// The command line as a user meets it: the built `tdm-video` binary, run as a process.
-/// `swift test` builds the executable with the tests, at .build/<config>/tdm-video.
+/// The command line as a user meets it: the built `tdm-video` binary, run as a process. Every test that
+/// runs the binary lives in this target and runs the binary of the configuration under test: `swift
+/// test` builds the executable beside the test bundle (.build/<triple>/<config>/), so a debug test run
+/// never asks a stale release binary, nor the reverse.
 enum CLI {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var binary: URL {
-        for config in ["release", "debug"] {
-            let u = root.appendingPathComponent(".build/\(config)/tdm-video")
-            if FileManager.default.isExecutableFile(atPath: u.path) { return u }
+    /// The folder of the running test bundle, where `swift test` put the executable of the same build.
+    static let buildFolder: URL = {
+        let bundle = Bundle.main.bundleURL
+        for dir in [bundle, bundle.deletingLastPathComponent(), URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()] {
+            if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("tdm-video").path) { return dir }
         }
-        return root.appendingPathComponent(".build/release/tdm-video")
-    }
+        return bundle.deletingLastPathComponent()
+    }()
+
+    static var binary: URL { buildFolder.appendingPathComponent("tdm-video") }
 
     struct Run { var status: Int32; var out: String; var err: String }
 

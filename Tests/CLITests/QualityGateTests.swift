@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TensorCore
+import Testing
 
 /// Quality-score regression tests: each shipped model renders its fixed prompt set at its default
 /// sampling, VBenchLite scores it, and `tdm-video score --baseline` (the gate users get) compares it with

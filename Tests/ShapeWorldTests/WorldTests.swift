@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import VBenchLite
+import VideoCommon
 @testable import ShapeWorld
 @testable import TensorCore
-import VBenchLite
 
 @Suite("Shape world") struct WorldTests {
     let r = WorldRenderer()

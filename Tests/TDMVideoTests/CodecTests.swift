@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import VBenchLite
+import VideoCommon
+import VideoIO
 @testable import ShapeWorld
 @testable import TDMVideo
 @testable import TensorCore
 @testable import VideoModel
-import VBenchLite
-import VideoIO
 
 /// The default latent codec on the embedded world (issue 5: ≥ 8 pixel values per latent value,
 /// PSNR ≥ 30 dB on held-out clips, unit-variance latents).
@@ -31,8 +32,8 @@ import VideoIO
             let z = try codec.encode(px, frames: 16, height: 32, width: 32)
             lat += z
             let back = try codec.decode(z, frames: 16, height: 32, width: 32)
-            originals.append((e.promptEn, WorldRenderer.toVideo(px, width: 32, height: 32, fps: 8), e))
-            decoded.append((e.promptEn, WorldRenderer.toVideo(back, width: 32, height: 32, fps: 8), e))
+            originals.append((e.promptEn, RGBVideo(floats: px, width: 32, height: 32, fps: 8), e))
+            decoded.append((e.promptEn, RGBVideo(floats: back, width: 32, height: 32, fps: 8), e))
             for j in 0..<px.count { let d = Double(px[j] - back[j]); sse += d * d }
             n += Double(px.count)
         }

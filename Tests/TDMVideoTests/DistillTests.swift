@@ -1,9 +1,10 @@
 import Foundation
+import ShapeWorld
 import Testing
+import VideoInference
 @testable import TDMVideo
 @testable import TensorCore
 @testable import VideoModel
-import ShapeWorld
 
 struct SquarePrompts: PromptSource {
     func samplePrompt(_ rng: inout RNG) -> String {
@@ -59,9 +60,9 @@ struct SquarePrompts: PromptSource {
     }
 
     @Test func gridIsTDMsCogVideoXGrid() {
-        #expect(DistillConfig.grid(steps: 4, shift: 2) == [999, 856, 665, 399])
-        #expect(DistillConfig.grid(steps: 1, shift: 2) == [999])
-        #expect(DistillConfig.grid(steps: 2, shift: 1) == [999, 499])
+        #expect(TimestepGrid.shifted(steps: 4, shift: 2) == [999, 856, 665, 399])
+        #expect(TimestepGrid.shifted(steps: 1, shift: 2) == [999])
+        #expect(TimestepGrid.shifted(steps: 2, shift: 1) == [999, 499])
     }
 
     @Test(arguments: ["", ", importance_sampling: false", ", matching: clean", ", generator_loss: mse", ", fake_updates_per_step: 2"])
@@ -122,11 +123,16 @@ struct SquarePrompts: PromptSource {
         cfg.optim.evalEvery = 3
         let d = try Distiller(config: cfg, teacher: teacher, outDir: out)
         d.quiet = true
-        d.evalSuite = Array(WorldSplit.quickSuite().prefix(2))
+        d.evaluator = SuiteEvaluation.studentEvaluator(heldOut: Array(WorldSplit.quickSuite().prefix(2)),
+                                                       validation: Array(WorldSplit.validationSuite().prefix(1)), seeds: 1)
         _ = try d.run(prompts: SquarePrompts(), resume: false)
         let evals = TrainingLog.read(d.logURL).filter { $0["eval_total"] != nil }
         #expect(evals.compactMap { $0["step"] as? Int } == [3, 6])
         #expect(evals.allSatisfy { ($0["eval_total"] as? Double ?? -1) > 0 })
+        // The evaluator is handed in: eval_every without one is refused before any work.
+        let bare = try Distiller(config: cfg, teacher: teacher, outDir: out.appendingPathComponent("bare"))
+        #expect(throws: ConfigError.self) { _ = try bare.run(prompts: SquarePrompts(), resume: false) }
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("bare").path))
     }
 
     /// keep_best exports the student of the evaluation with the best validation Total: the same weights
@@ -143,8 +149,8 @@ struct SquarePrompts: PromptSource {
         func make(_ dir: URL, _ cfg: DistillConfig) throws -> Distiller {
             let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
             d.quiet = true
-            d.evalSuite = Array(WorldSplit.quickSuite().prefix(1))
-            d.validationSuite = Array(WorldSplit.validationSuite().prefix(2))
+            d.evaluator = SuiteEvaluation.studentEvaluator(heldOut: Array(WorldSplit.quickSuite().prefix(1)),
+                                                           validation: Array(WorldSplit.validationSuite().prefix(2)), seeds: 1)
             return d
         }
         let full = try make(a, cfg)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VideoInference
 @testable import TDMVideo
 @testable import TensorCore
 @testable import VideoModel
@@ -160,7 +161,7 @@ struct MovingSquares: ClipSource {
         // Scientific notation reads as a number; omitted fields keep their defaults.
         let c = try ConfigFile.parse(PretrainConfig.self, yaml: "train: {lr: 3e-4}", file: "ok.yaml")
         #expect(c.train.lr == 3e-4 && c.train.batch == PretrainConfig.Train().batch)
-        #expect(c.codec.normalize == "global" && c.sampling.guidance == 6 && c.sampling.steps == 50)
+        #expect(c.codec.normalize == .global && c.sampling.guidance == 6 && c.sampling.steps == 50)
     }
 
     /// The `sampling` section goes into the package and does not tie a checkpoint to it: a run trained
@@ -169,7 +170,7 @@ struct MovingSquares: ClipSource {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         var cfg = try Self.tinyConfig(steps: 2)
-        cfg.codec.normalize = "per_channel"
+        cfg.codec.normalize = .perChannel
         let p = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("run"))
         p.quiet = true
         _ = try p.run(source: MovingSquares(), resume: false)
@@ -209,12 +210,23 @@ struct MovingSquares: ClipSource {
         let a = try pipe.render(prompt: "a red square moving left", seed: 7, options: o) { _, _ in calls += 1 }
         let b = try pipe.render(prompt: "a red square moving left", seed: 7, options: o)
         #expect(calls == 3 && a == b && a.count == 4 * 16 * 16 * 3)
-        #expect(a.allSatisfy { $0 >= 0 && $0 <= 1 })
-        o.scheduler = "euler"
-        #expect(throws: ModelError.self) { _ = try pipe.render(prompt: "x", seed: 1, options: o) }
+        // The seed and the prompt decide the clip.
+        let c = try pipe.render(prompt: "a red square moving left", seed: 8, options: o)
+        let d = try pipe.render(prompt: "a blue circle", seed: 7, options: o)
+        #expect(a != c && a != d)
+        // The DPM scheduler samples another path from the same noise.
+        o.scheduler = .dpm
+        #expect(try pipe.render(prompt: "a red square moving left", seed: 7, options: o) != a)
+        // A package naming an unknown scheduler is refused with the allowed ones, naming the file.
+        let metaURL = pkgDir.appendingPathComponent(PackageMetadata.fileName)
+        let meta = try String(contentsOf: metaURL, encoding: .utf8)
+        try meta.replacingOccurrences(of: "\"scheduler\" : \"ddim\"", with: "\"scheduler\" : \"euler\"").write(to: metaURL, atomically: true, encoding: .utf8)
+        let bad = #expect(throws: ModelPackageError.self) { _ = try ModelPackage.load(pkgDir) }
+        #expect(bad?.description.contains(PackageMetadata.fileName) == true && bad?.description.contains("ddim, dpm") == true, "\(String(describing: bad))")
+        try meta.write(to: metaURL, atomically: true, encoding: .utf8)
         // A package with a codec that does not fit the transformer is refused by name.
         try Data("{}".utf8).write(to: pkgDir.appendingPathComponent("codec.json"))
-        #expect(throws: CheckpointError.self) { _ = try ModelPackage.load(pkgDir) }
+        #expect(throws: ModelPackageError.self) { _ = try ModelPackage.load(pkgDir) }
     }
 }
 

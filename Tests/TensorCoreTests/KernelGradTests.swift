@@ -1,5 +1,5 @@
-import Testing
 import Foundation
+import Testing
 @testable import TensorCore
 
 /// Every backward kernel against central finite differences of its own forward (in Double sums).

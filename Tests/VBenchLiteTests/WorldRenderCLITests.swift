@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VideoCommon
 @testable import VBenchLite
 
 /// The world's own ground-truth clips (rendered by `tdm-video world render`, encoded to MP4, decoded

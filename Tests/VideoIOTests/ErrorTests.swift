@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VideoCommon
 @testable import VideoIO
 
 /// Every failure is a thrown `VideoIOError` naming the file and the problem, and leaves nothing behind.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VideoCommon
 @testable import VideoIO
 
 @Suite("PNG, GIF and contact sheets") struct PictureTests {

@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 @testable import VideoIO
 
 /// Helpers shared by the VideoIO tests: synthetic clips, PSNR, temporary directories, external tools.

@@ -51,20 +51,42 @@ import Testing
         }
     }
 
+    /// The scheduler's own noise maths against diffusers' `add_noise` and `get_velocity`, and the x0 / ε it
+    /// reads off a v-prediction inverting them (Float64 and Float32).
     @Test func addNoiseAndVelocity() throws {
         let ref = try Fixtures.file("scheduler-cogvideox-2b/reference.safetensors")
-        let acp = CogVideoXDDIMScheduler().alphasCumprod
+        let s = CogVideoXDDIMScheduler()
         let x0 = try #require(ref["add_noise.x0"]).doubles(), eps = try #require(ref["add_noise.noise"]).doubles()
         let ts = try #require(ref["add_noise.t"]).int64s().map(Int.init)
-        let per = x0.count / ts.count
-        var noisy = [Double](), vel = [Double]()
-        for i in 0..<x0.count {
-            let a = acp[ts[i / per]]
-            noisy.append(a.squareRoot() * x0[i] + (1 - a).squareRoot() * eps[i])
-            vel.append(a.squareRoot() * eps[i] - (1 - a).squareRoot() * x0[i])
-        }
+        let noisy = s.addNoise(original: x0, noise: eps, timesteps: ts)
+        let vel = s.velocity(original: x0, noise: eps, timesteps: ts)
         #expect(Self.maxErr(noisy, try #require(ref["add_noise.out"]).doubles()) < 1e-10)
         #expect(Self.maxErr(vel, try #require(ref["velocity.out"]).doubles()) < 1e-10)
+        // v and x_t determine x0 and ε again.
+        #expect(Self.maxErr(s.predictOriginal(v: vel, sample: noisy, timesteps: ts), x0) < 1e-10)
+        #expect(Self.maxErr(s.predictEpsilon(v: vel, sample: noisy, timesteps: ts), eps) < 1e-10)
+        let f = s.predictOriginal(v: vel.map(Float.init), sample: noisy.map(Float.init), timesteps: ts)
+        #expect(Self.maxErr(f.map(Double.init), x0) < 1e-5)
+        // One timestep for the whole array is the same as repeating it per sample; t < 0 is the clean end.
+        #expect(s.addNoise(original: x0, noise: eps, timestep: ts[0]) == s.addNoise(original: x0, noise: eps, timesteps: [Int](repeating: ts[0], count: ts.count)))
+        #expect(s.addNoise(original: x0, noise: eps, timestep: -1) == x0)
+    }
+
+    /// A custom grid set on the scheduler steps to the next listed timestep, and to x0 after the last.
+    @Test func customGridSteps() throws {
+        var s = CogVideoXDDIMScheduler()
+        s.setTimesteps([999, 856, 665, 399])
+        #expect(s.timesteps(steps: 4) == [999, 856, 665, 399])
+        #expect(s.prevTimestep(856, steps: 4) == 665 && s.prevTimestep(399, steps: 4) == -1)
+        let x = [Float](repeating: 0.5, count: 8), v = [Float](repeating: -0.25, count: 8)
+        let last = s.step(modelOutput: v, timestep: 399, sample: x, steps: 4, noise: nil)
+        #expect(last.prevSample == last.predOriginal, "the last step of a grid returns x0")
+        let mid = s.step(modelOutput: v, timestep: 856, sample: x, steps: 4, noise: nil)
+        let x0 = s.predictOriginal(v: v, sample: x, timestep: 856), e = s.predictEpsilon(v: v, sample: x, timestep: 856)
+        let want = s.addNoise(original: x0, noise: e, timestep: 665)
+        #expect(Self.maxErr(mid.prevSample.map(Double.init), want.map(Double.init)) < 1e-6, "DDIM η=0 re-noises x0 with its own ε to the next grid point")
+        s.setTimesteps(nil)
+        #expect(s.prevTimestep(856, steps: 4) == 606)
     }
 
     /// The pipeline loop: CFG 6, batch [uncond, cond], DDIM 8 and 4 steps, tiny sincos model.

@@ -16,13 +16,27 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 
 /// Strict YAML configs: unknown fields are errors (a typo must not silently fall back to a default),
 /// wrong types name the field, and every config type validates its own ranges.
+///
+/// A section's fields are its `CodingKeys` (declared once, `CaseIterable`); the sections nested in it
+/// are named in `sections`. Named choices (`NamedChoice` enums) refuse unknown spellings while decoding.
 public protocol ConfigSection: Codable {
+    associatedtype CodingKeys: CodingKey & CaseIterable
     /// The defaults, used for every field the file leaves out.
     init()
-    /// The keys this section accepts, and for nested sections their own schema.
-    static var fields: [String: (any ConfigSection.Type)?] { get }
+    /// The nested sections by key (empty for a section of plain values).
+    static var sections: [String: any ConfigSection.Type] { get }
     /// Range checks; throw `ConfigError` with the field's dotted path.
     func validate(file: String, path: String) throws
+}
+
+extension ConfigSection {
+    public static var sections: [String: any ConfigSection.Type] { [:] }
+
+    /// The keys this section accepts, and for nested sections their own schema: derived from
+    /// `CodingKeys`, never written out.
+    public static var fields: [String: (any ConfigSection.Type)?] {
+        Dictionary(uniqueKeysWithValues: CodingKeys.allCases.map { ($0.stringValue, sections[$0.stringValue]) })
+    }
 }
 
 public enum ConfigFile {
@@ -64,6 +78,13 @@ public enum ConfigFile {
         }
         try value.validate(file: file, path: "")
         return value
+    }
+
+    /// A config's identity for checkpoints: its JSON with sorted keys (every field, defaults included).
+    public static func fingerprint<T: Encodable>(_ value: T) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? String(describing: value)
     }
 
     static func typeName(_ t: Any.Type) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// `configs/distill*.yaml`: TDM distillation (docs: ../shared/docs/tdm.md, "what we implement").
 /// Each ablation switch of tdm.md §6 is a field here.
@@ -10,31 +11,24 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var timeShift = 2.0
         /// The teacher's CFG scale inside the real score.
         public var guidance = 2.0
-        /// "huber" (pseudo-Huber, c = huber_c) or "mse".
-        public var generatorLoss = "huber"
+        public var generatorLoss = GeneratorLoss.huber
         public var huberC = 1e-3
-        /// "trajectory" (TDM) or "clean" (DMD2-style: noise the student's x0 with fresh noise, τ ~ U[20, 980)).
-        public var matching = "trajectory"
+        public var matching = Matching.trajectory
         public var importanceSampling = true
         /// Step counts for unified training (e.g. [1, 2, 4]); empty trains the single `steps`.
         public var unify: [Int] = []
         public var fakeUpdatesPerStep = 1
         public var minSNRClamp = 5.0
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey, CaseIterable {
             case steps, timeShift = "time_shift", guidance, generatorLoss = "generator_loss", huberC = "huber_c"
             case matching, importanceSampling = "importance_sampling", unify, fakeUpdatesPerStep = "fake_updates_per_step"
             case minSNRClamp = "min_snr_clamp"
         }
-        public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
-            "steps", "time_shift", "guidance", "generator_loss", "huber_c", "matching", "importance_sampling", "unify",
-            "fake_updates_per_step", "min_snr_clamp"].map { ($0, nil) })
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
             try ConfigFile.require(timeShift > 0 && timeShift <= 20, file, path, "time_shift", "a number in (0, 20]")
             try ConfigFile.require(guidance >= 1 && guidance <= 20, file, path, "guidance", "a number in [1, 20]")
-            try ConfigFile.require(["huber", "mse"].contains(generatorLoss), file, path, "generator_loss", "huber or mse")
             try ConfigFile.require(huberC > 0, file, path, "huber_c", "a positive number")
-            try ConfigFile.require(["trajectory", "clean"].contains(matching), file, path, "matching", "trajectory or clean")
             try ConfigFile.require(unify.allSatisfy { (1...16).contains($0) } && Set(unify).count == unify.count, file, path, "unify", "distinct step counts in 1...16")
             try ConfigFile.require((1...20).contains(fakeUpdatesPerStep), file, path, "fake_updates_per_step", "an integer in 1...20")
             try ConfigFile.require(minSNRClamp > 0, file, path, "min_snr_clamp", "a positive number")
@@ -55,14 +49,11 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// Export the student of the evaluation (periodic or final) with the best validation-suite Total
         /// instead of the last one. Needs `eval_every` > 0.
         public var keepBest = false
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey, CaseIterable {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
             case evalEvery = "eval_every", evalSeeds = "eval_seeds", keepBest = "keep_best"
         }
-        public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
-            "iterations", "batch", "student_lr", "fake_lr", "beta1", "beta2", "weight_decay", "grad_clip", "seed",
-            "checkpoint_every", "log_every", "max_bad_steps", "eval_every", "eval_seeds", "keep_best"].map { ($0, nil) })
         public func validate(file: String, path: String) throws {
             try ConfigFile.require(iterations >= 1, file, path, "iterations", "a positive integer")
             try ConfigFile.require((1...1024).contains(batch), file, path, "batch", "an integer in 1...1024")
@@ -86,19 +77,26 @@ public struct DistillConfig: ConfigSection, Equatable {
     public init() {}
     public var tdm = TDM()
     public var optim = Optim()
-    enum CodingKeys: String, CodingKey { case tdm, optim }
-    public static let fields: [String: (any ConfigSection.Type)?] = ["tdm": TDM.self, "optim": Optim.self]
+    public enum CodingKeys: String, CodingKey, CaseIterable { case tdm, optim }
+    public static var sections: [String: any ConfigSection.Type] { ["tdm": TDM.self, "optim": Optim.self] }
     public func validate(file: String, path: String) throws {
         try tdm.validate(file: file, path: "tdm")
         try optim.validate(file: file, path: "optim")
     }
+}
 
-    /// The student's grid for K steps: t = floor(1000·s·u/(1+(s−1)u)) − 1 for u = k/K, k = K…1
-    /// (K = 4, s = 2 gives TDM's CogVideoX grid [999, 856, 665, 399]).
-    public static func grid(steps k: Int, shift s: Double, trainTimesteps: Int = 1000) -> [Int] {
-        (1...k).reversed().map { i in
-            let u = Double(i) / Double(k)
-            return Int((Double(trainTimesteps) * s * u / (1 + (s - 1) * u)).rounded(.down)) - 1
-        }
-    }
+/// The generator's surrogate loss on x0 − target = −(real − fake).
+public enum GeneratorLoss: String, NamedChoice {
+    /// Elementwise pseudo-Huber √(d² + c²) − c with c = `huber_c`, over the per-sample normaliser.
+    case huber
+    /// Squared error over the per-sample normaliser.
+    case mse
+}
+
+/// Where the fake and real scores are matched.
+public enum Matching: String, NamedChoice {
+    /// TDM: x_τ diffused forward from the trajectory point within the step's own interval.
+    case trajectory
+    /// DMD2-style: the student's x0 noised with fresh noise, τ ~ U[20, 980).
+    case clean
 }

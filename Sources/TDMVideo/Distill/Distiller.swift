@@ -1,18 +1,24 @@
 import Foundation
 import TensorCore
-import VideoModel
-import ShapeWorld
 import VBenchLite
+import VideoInference
+import VideoModel
 
 /// Where distillation prompts come from (TDM is data-free: prompts only, no clips).
 public protocol PromptSource {
     func samplePrompt(_ rng: inout RNG) -> String
 }
 
+/// Scores a student as it is during a run: the held-out suite's report (logged) and the validation
+/// suite's (used by `optim.keep_best` to choose the student, so the choice is not made on the prompts
+/// that report it). Handed in by the caller (`SuiteEvaluation.studentEvaluator`).
+public typealias StudentEvaluator = (ModelPackage) throws -> (heldOut: ScoreReport, validation: ScoreReport)
+
 /// Trajectory Distribution Matching (Luo et al. 2025) on a CogVideoX teacher, as tdm.md specifies:
 /// the student (θ) and the fake score (ψ) start as copies of the teacher; each iteration rolls the
-/// student out for K deterministic DDIM steps, trains the fake score on the student's trajectory
-/// distribution, then moves the student through one of its steps toward the teacher's CFG score.
+/// student out for K deterministic DDIM steps (`rollout`), trains the fake score on the student's
+/// trajectory distribution (`fakeScoreStep`), then moves the student through one of its steps toward
+/// the teacher's CFG score (`generatorStep`).
 public final class Distiller {
     public let config: DistillConfig
     public let teacher: ModelPackage
@@ -21,13 +27,12 @@ public final class Distiller {
     public let outDir: URL
     public var quiet = false
     public var stopAfterIteration: Int? = nil
-    /// The suites scored every `optim.eval_every` iterations: the held-out suite (reported) and the
-    /// validation suite (used by `optim.keep_best` to choose the student, so the choice is not made on
-    /// the prompts that report it). The world's suites by default.
-    public var evalSuite: [PromptEntry] = WorldSplit.heldOutSuite()
-    public var validationSuite: [PromptEntry] = WorldSplit.validationSuite()
+    /// Called every `optim.eval_every` iterations (and at the end with `keep_best`); required when
+    /// `eval_every` > 0.
+    public var evaluator: StudentEvaluator? = nil
 
-    let acp: [Double]
+    /// The noise maths (x0 and ε from v, forward diffusion) on the teacher's schedule.
+    let scheduler: CogVideoXDDIMScheduler
     let shape1: VideoShape
     let textLength: Int
 
@@ -48,22 +53,23 @@ public final class Distiller {
         self.outDir = outDir
         student = try teacher.transformer.copy()
         fake = try teacher.transformer.copy()
-        acp = NoiseSchedule(snrShiftScale: teacher.metadata.snrShiftScale).alphasCumprod()
+        scheduler = CogVideoXDDIMScheduler(schedule: NoiseSchedule(snrShiftScale: teacher.metadata.snrShiftScale))
         let m = teacher.metadata
         let ls = teacher.codec.latentShape(frames: m.video.frames, height: m.video.height, width: m.video.width)
         shape1 = VideoShape(batch: 1, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)
         textLength = m.textEncoder.textLength
     }
 
-    public var grid: [Int] { DistillConfig.grid(steps: config.tdm.steps, shift: config.tdm.timeShift) }
+    /// The student's default grid (K = `tdm.steps`).
+    public var grid: [Int] { TimestepGrid.shifted(steps: config.tdm.steps, shift: config.tdm.timeShift) }
 
     /// Step counts trained: the unify list, or the single K.
     public var stepCounts: [Int] { config.tdm.unify.isEmpty ? [config.tdm.steps] : config.tdm.unify }
     var unified: Bool { !config.tdm.unify.isEmpty }
     /// TDM-unify's step-count embeddings [stepCounts, time_embed_dim] for the student and the fake
     /// score, zero-initialised and added to the time embedding (tdm.md §6).
-    public private(set) var studentSteps: [Float] = []
-    public private(set) var fakeSteps: [Float] = []
+    public internal(set) var studentSteps: [Float] = []
+    public internal(set) var fakeSteps: [Float] = []
     var te: Int { student.config.timeEmbedDim }
 
     /// The K-row of a step table repeated for a batch.
@@ -81,8 +87,7 @@ public final class Distiller {
         return out
     }
 
-    func a(_ t: Int) -> Float { t < 0 ? 1 : Float(acp[t].squareRoot()) }
-    func s(_ t: Int) -> Float { t < 0 ? 0 : Float((1 - acp[t]).squareRoot()) }
+    // MARK: Draws and forward diffusion within a step's interval
 
     /// One sample's draw for a fake or generator step: grid index, τ and the forward-diffusion noise.
     struct Draw {
@@ -99,9 +104,10 @@ public final class Distiller {
         let tg = g[kk - k]
         let tm = k > 1 ? g[kk - k + 1] : -1
         let tau: Int
-        if config.tdm.matching == "clean" {
+        switch config.tdm.matching {
+        case .clean:
             tau = rng.int(20, 980)
-        } else {
+        case .trajectory:
             let lo = max(20, tm), hi = max(lo + 1, tg - 10)
             tau = rng.int(lo, hi)
         }
@@ -109,38 +115,135 @@ public final class Distiller {
     }
 
     /// x_τ from the student's x0 and ε at grid step k, for one sample; also the "mixed" noise
-    /// (x_τ = a_τ·x0 + s_τ·mixed) the importance weight needs.
+    /// (x_τ = a_τ·x0 + s_τ·mixed) the importance weight needs. Trajectory matching goes to the step's
+    /// end point x_{t_{k-1}} = a·x0 + s·ε first, then forward from there to τ (tdm.md §3).
     func diffuse(x0: ArraySlice<Float>, eps: ArraySlice<Float>, _ d: Draw) -> (xt: [Float], mixed: [Float]) {
         let n = d.noise.count
         var xt = [Float](repeating: 0, count: n), mixed = xt
-        let at = a(d.tau), st = s(d.tau)
-        if config.tdm.matching == "clean" {
+        let at = scheduler.alpha(d.tau), st = scheduler.sigma(d.tau)
+        if config.tdm.matching == .clean {
             for i in 0..<n { xt[i] = at * x0[x0.startIndex + i] + st * d.noise[i]; mixed[i] = d.noise[i] }
             return (xt, mixed)
         }
-        let am = a(d.tm), sm = s(d.tm)
+        let am = scheduler.alpha(d.tm), sm = scheduler.sigma(d.tm)
         let r = at / am
         let beta = max(0, st * st - (r * sm) * (r * sm)).squareRoot()
+        let xm = scheduler.addNoise(original: Array(x0), noise: Array(eps), timestep: d.tm)
         for i in 0..<n {
-            let x0i = x0[x0.startIndex + i], ei = eps[eps.startIndex + i]
-            let xm = am * x0i + sm * ei
-            xt[i] = r * xm + beta * d.noise[i]
+            let ei = eps[eps.startIndex + i]
+            xt[i] = r * xm[i] + beta * d.noise[i]
             mixed[i] = (r * sm * ei + beta * d.noise[i]) / st
         }
         return (xt, mixed)
     }
 
-    /// v-prediction → (x0, ε) at timestep t for one sample's slice.
-    func x0eps(v: ArraySlice<Float>, x: ArraySlice<Float>, t: Int) -> (x0: [Float], eps: [Float]) {
-        let at = a(t), st = s(t), n = v.count
-        var x0 = [Float](repeating: 0, count: n), e = x0
-        for i in 0..<n {
-            let vi = v[v.startIndex + i], xi = x[x.startIndex + i]
-            x0[i] = at * xi - st * vi
-            e[i] = st * xi + at * vi
+    /// A sample's slice of a batch array.
+    func slice(_ a: [Float], _ b: Int) -> ArraySlice<Float> { a[(b * shape1.perSample)..<((b + 1) * shape1.perSample)] }
+
+    // MARK: State
+
+    /// Everything a distillation checkpoint holds: both networks, the optimisers, the step tables
+    /// (unify), the random streams, the best student so far. The checkpoint's keys are named here and
+    /// nowhere else.
+    final class State {
+        var optG: AdamW, optF: AdamW
+        var optTS: AdamW, optTF: AdamW
+        var promptRNG: RNG, noiseRNG: RNG
+        var best: (iteration: Int, total: Double)? = nil
+        var textCache: [String: [Float]] = [:]
+        var last = IterationStats()
+
+        init(_ o: DistillConfig.Optim, parameters n: Int, tableSize tn: Int) {
+            optG = AdamW(count: n, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: Float(o.weightDecay))
+            optF = AdamW(count: n, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: Float(o.weightDecay))
+            optTS = AdamW(count: tn, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: 0)
+            optTF = optTS
+            promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 11)
+            noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 12)
         }
-        return (x0, e)
     }
+
+    var fingerprint: String { ConfigFile.fingerprint(config) + "|" + teacher.directory.standardizedFileURL.path }
+
+    func checkpoint(_ s: State, loop: TrainingLoop) -> Checkpoint {
+        var ck = Checkpoint()
+        ck.tensors["student"] = student.parameters.array
+        ck.tensors["fake"] = fake.parameters.array
+        ck.tensors["adam.student.v"] = s.optG.v
+        ck.tensors["adam.fake.v"] = s.optF.v
+        if !s.optG.m.isEmpty { ck.tensors["adam.student.m"] = s.optG.m; ck.tensors["adam.fake.m"] = s.optF.m }
+        if unified {
+            ck.tensors["steps.student"] = studentSteps
+            ck.tensors["steps.fake"] = fakeSteps
+            ck.tensors["adam.steps.student.v"] = s.optTS.v
+            ck.tensors["adam.steps.fake.v"] = s.optTF.v
+            if !s.optTS.m.isEmpty { ck.tensors["adam.steps.student.m"] = s.optTS.m; ck.tensors["adam.steps.fake.m"] = s.optTF.m }
+        }
+        ck.state = ["iteration": "\(loop.step)", "bad_steps": "\(loop.badSteps)", "config": fingerprint,
+                    "adam.student.step": "\(s.optG.step)", "adam.fake.step": "\(s.optF.step)",
+                    "rng.prompt": Checkpoint.encode(s.promptRNG), "rng.noise": Checkpoint.encode(s.noiseRNG)]
+        if let b = s.best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.total)" }
+        return ck
+    }
+
+    /// Restores a checkpoint into the networks and the state; returns (iteration, bad steps).
+    func restore(_ ck: Checkpoint, into s: State) throws -> (step: Int, bad: Int) {
+        let src = checkpointURL.path, n = student.parameterCount, tn = stepCounts.count * te
+        let o = config.optim
+        student.parameters.copy(from: try ck.tensor("student", count: n, source: src))
+        fake.parameters.copy(from: try ck.tensor("fake", count: n, source: src))
+        s.optG.v = try ck.tensor("adam.student.v", count: n, source: src)
+        s.optF.v = try ck.tensor("adam.fake.v", count: n, source: src)
+        if o.beta1 != 0 {
+            s.optG.m = try ck.tensor("adam.student.m", count: n, source: src)
+            s.optF.m = try ck.tensor("adam.fake.m", count: n, source: src)
+        }
+        s.optG.step = try ck.int("adam.student.step", source: src)
+        s.optF.step = try ck.int("adam.fake.step", source: src)
+        s.promptRNG = try ck.rng("rng.prompt", source: src)
+        s.noiseRNG = try ck.rng("rng.noise", source: src)
+        if o.keepBest, ck.state["best.iteration"] != nil {
+            guard let t = ck.state["best.val_total"].flatMap(Double.init) else {
+                throw CheckpointError(path: src, message: "state best.val_total is missing or not a number")
+            }
+            s.best = (try ck.int("best.iteration", source: src), t)
+        }
+        if unified {
+            studentSteps = try ck.tensor("steps.student", count: tn, source: src)
+            fakeSteps = try ck.tensor("steps.fake", count: tn, source: src)
+            s.optTS.v = try ck.tensor("adam.steps.student.v", count: tn, source: src)
+            s.optTF.v = try ck.tensor("adam.steps.fake.v", count: tn, source: src)
+            if o.beta1 != 0 {
+                s.optTS.m = try ck.tensor("adam.steps.student.m", count: tn, source: src)
+                s.optTF.m = try ck.tensor("adam.steps.fake.m", count: tn, source: src)
+            }
+            s.optTS.step = s.optG.step
+            s.optTF.step = s.optF.step
+        }
+        return (try ck.int("iteration", source: src), try ck.int("bad_steps", source: src))
+    }
+
+    /// The best-student file: written whenever the validation Total improves. A resumed run may find
+    /// one from past its checkpoint (a kill between the two writes); it redoes that evaluation and
+    /// rewrites the file, so only a file whose iteration and fingerprint match `best` is ever used.
+    func saveBest(iteration: Int) throws {
+        var ck = Checkpoint()
+        ck.tensors["student"] = student.parameters.array
+        if unified { ck.tensors["steps.student"] = studentSteps }
+        ck.state = ["iteration": "\(iteration)", "config": fingerprint]
+        try ck.write(to: bestURL)
+    }
+
+    func loadBest(iteration: Int) throws {
+        let ck = try Checkpoint.read(bestURL), src = bestURL.path
+        guard ck.state["config"] == fingerprint, try ck.int("iteration", source: src) == iteration else {
+            throw CheckpointError(path: src, message: "does not hold this run's best student (iteration \(iteration)); rerun without --resume")
+        }
+        student.parameters.copy(from: try ck.tensor("student", count: student.parameterCount, source: src))
+        if unified { studentSteps = try ck.tensor("steps.student", count: stepCounts.count * te, source: src) }
+    }
+
+    // MARK: The loop
 
     public struct IterationStats {
         public var generatorLoss = 0.0, fakeLoss = 0.0, meanW = 0.0, meanIS = 0.0, gradNorm = 0.0
@@ -157,335 +260,285 @@ public final class Distiller {
     }
 
     public func run(prompts: PromptSource, resume: Bool) throws -> Result {
-        let fm = FileManager.default
-        do { try fm.createDirectory(at: outDir, withIntermediateDirectories: true) } catch {
-            throw CheckpointError(path: outDir.path, message: "cannot create the output folder (\(error.localizedDescription))")
+        let o = config.optim
+        guard o.evalEvery == 0 || evaluator != nil else {
+            throw ConfigError(file: "distill config", field: "optim.eval_every", message: "is \(o.evalEvery) but no evaluator was given (set Distiller.evaluator)")
         }
-        let o = config.optim, n = student.parameterCount
-        var optG = AdamW(count: n, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: Float(o.weightDecay))
-        var optF = AdamW(count: n, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: Float(o.weightDecay))
-        var promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 11)
-        var noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 12)
-        var iter = 0, bad = 0, badInARow = 0
+        try TrainingLoop.makeOutputFolder(outDir)
         let tn = stepCounts.count * te
         studentSteps = [Float](repeating: 0, count: unified ? tn : 0)
         fakeSteps = studentSteps
-        var optTS = AdamW(count: unified ? tn : 0, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: 0)
-        var optTF = optTS
-        let fingerprint = String(describing: config) + "|" + teacher.directory.standardizedFileURL.path
-        var best: (iteration: Int, total: Double)? = nil
-        if resume, fm.fileExists(atPath: checkpointURL.path) {
-            let ck = try Checkpoint.read(checkpointURL), src = checkpointURL.path
-            guard ck.state["config"] == fingerprint else {
-                throw CheckpointError(path: src, message: "was written by a different config or teacher; resume needs the same ones")
-            }
-            student.parameters.copy(from: try ck.tensor("student", count: n, source: src))
-            fake.parameters.copy(from: try ck.tensor("fake", count: n, source: src))
-            optG.v = try ck.tensor("adam.student.v", count: n, source: src)
-            optF.v = try ck.tensor("adam.fake.v", count: n, source: src)
-            if o.beta1 != 0 {
-                optG.m = try ck.tensor("adam.student.m", count: n, source: src)
-                optF.m = try ck.tensor("adam.fake.m", count: n, source: src)
-            }
-            iter = try ck.int("iteration", source: src)
-            optG.step = try ck.int("adam.student.step", source: src)
-            optF.step = try ck.int("adam.fake.step", source: src)
-            bad = try ck.int("bad_steps", source: src)
-            promptRNG = try ck.rng("rng.prompt", source: src)
-            noiseRNG = try ck.rng("rng.noise", source: src)
-            if o.keepBest, ck.state["best.iteration"] != nil {
-                guard let t = ck.state["best.val_total"].flatMap(Double.init) else {
-                    throw CheckpointError(path: src, message: "state best.val_total is missing or not a number")
-                }
-                best = (try ck.int("best.iteration", source: src), t)
-            }
-            if unified {
-                studentSteps = try ck.tensor("steps.student", count: tn, source: src)
-                fakeSteps = try ck.tensor("steps.fake", count: tn, source: src)
-                optTS.v = try ck.tensor("adam.steps.student.v", count: tn, source: src)
-                optTF.v = try ck.tensor("adam.steps.fake.v", count: tn, source: src)
-                if o.beta1 != 0 {
-                    optTS.m = try ck.tensor("adam.steps.student.m", count: tn, source: src)
-                    optTF.m = try ck.tensor("adam.steps.fake.m", count: tn, source: src)
-                }
-                optTS.step = optG.step
-                optTF.step = optF.step
-            }
+        let state = State(o, parameters: student.parameterCount, tableSize: unified ? tn : 0)
+        var loop = TrainingLoop(label: "distill", unit: "iteration", total: o.iterations, logEvery: o.logEvery,
+                                checkpointEvery: o.checkpointEvery, maxBadSteps: o.maxBadSteps, checkpointURL: checkpointURL)
+        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config or teacher") {
+            (loop.step, loop.badSteps) = try restore(ck, into: state)
         }
-        func saveCheckpoint() throws {
-            var ck = Checkpoint()
-            ck.tensors["student"] = student.parameters.array
-            ck.tensors["fake"] = fake.parameters.array
-            ck.tensors["adam.student.v"] = optG.v
-            ck.tensors["adam.fake.v"] = optF.v
-            if !optG.m.isEmpty { ck.tensors["adam.student.m"] = optG.m; ck.tensors["adam.fake.m"] = optF.m }
-            if unified {
-                ck.tensors["steps.student"] = studentSteps
-                ck.tensors["steps.fake"] = fakeSteps
-                ck.tensors["adam.steps.student.v"] = optTS.v
-                ck.tensors["adam.steps.fake.v"] = optTF.v
-                if !optTS.m.isEmpty { ck.tensors["adam.steps.student.m"] = optTS.m; ck.tensors["adam.steps.fake.m"] = optTF.m }
-            }
-            ck.state = ["iteration": "\(iter)", "bad_steps": "\(bad)", "config": fingerprint,
-                        "adam.student.step": "\(optG.step)", "adam.fake.step": "\(optF.step)",
-                        "rng.prompt": Checkpoint.encode(promptRNG), "rng.noise": Checkpoint.encode(noiseRNG)]
-            if let b = best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.total)" }
-            try ck.write(to: checkpointURL)
-        }
-        // The best-student file: written whenever the validation Total improves. A resumed run may find
-        // one from past its checkpoint (a kill between the two writes); it redoes that evaluation and
-        // rewrites the file, so only a file whose iteration and fingerprint match `best` is ever used.
-        func saveBest() throws {
-            var ck = Checkpoint()
-            ck.tensors["student"] = student.parameters.array
-            if unified { ck.tensors["steps.student"] = studentSteps }
-            ck.state = ["iteration": "\(iter)", "config": fingerprint]
-            try ck.write(to: bestURL)
-        }
-        if !resume || best == nil { try? fm.removeItem(at: bestURL) }
-        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? iter : nil)
-        let progress = ProgressLine(label: "distill", total: o.iterations, startStep: iter, quiet: quiet)
+        if !resume || state.best == nil { try? FileManager.default.removeItem(at: bestURL) }
+        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil)
+        let progress = ProgressLine(label: "distill", total: o.iterations, startStep: loop.step, quiet: quiet)
         let start = Date()
-        var last = IterationStats()
-        let enc = teacher.metadata.textEncoder
-        let negative = enc.encode("")
-        var textCache: [String: [Float]] = [:]
 
-        while iter < o.iterations {
-            if let stop = stopAfterIteration, iter >= stop { break }
-            let bsz = o.batch, per = shape1.perSample
-            var shape = shape1
-            shape.batch = bsz
-            let prompts = (0..<bsz).map { _ in prompts.samplePrompt(&promptRNG) }
-            var text = [Float]()
-            for p in prompts {
-                if textCache[p] == nil { textCache[p] = enc.encode(p) }
-                text += textCache[p]!
-            }
-            // 0. Rollout without gradient: trajectory points and the student's x0, ε at each.
-            //    Unified training draws this batch's step count K first.
-            let kSteps = unified ? stepCounts[noiseRNG.int(0, stepCounts.count)] : config.tdm.steps
-            let g = DistillConfig.grid(steps: kSteps, shift: config.tdm.timeShift), kk = g.count
-            let offS = offsets(studentSteps, k: kSteps, batch: bsz), offF = offsets(fakeSteps, k: kSteps, batch: bsz)
-            var traj = [[Float]](repeating: [], count: kk + 1), rx0 = traj, reps = traj
-            var x = noiseRNG.normal(shape.count)
-            for (idx, t) in g.enumerated() {
-                let k = kk - idx
-                traj[k] = x
-                let v = try student.forward(hidden: x, shape: shape, text: text, textLength: textLength,
-                                            timesteps: [Float](repeating: Float(t), count: bsz), timeEmbeddingOffset: offS)
-                var x0 = [Float](repeating: 0, count: x.count), e = x0
-                let at = a(t), st = s(t)
-                for i in 0..<x.count { x0[i] = at * x[i] - st * v[i]; e[i] = st * x[i] + at * v[i] }
-                rx0[k] = x0
-                reps[k] = e
-                if k > 1 {
-                    let an = a(g[idx + 1]), sn = s(g[idx + 1])
-                    for i in 0..<x.count { x[i] = an * x0[i] + sn * e[i] }
-                }
-            }
+        try loop.run(log: log, progress: progress, stopAfter: stopAfterIteration, iteration: { index in
             var stats = IterationStats()
-            var skipped = false
-
-            // 1. Fake-score updates on the student's trajectory distribution.
-            for _ in 0..<config.tdm.fakeUpdatesPerStep {
-                var xt = [Float](), target = [Float](), taus = [Int](), weights = [Float]()
-                for b in 0..<bsz {
-                    let d = draw(&noiseRNG, grid: g)
-                    let r = b * per..<(b + 1) * per
-                    let (xtb, mixed) = diffuse(x0: rx0[d.k][r], eps: reps[d.k][r], d)
-                    xt += xtb
-                    target += rx0[d.k][r]
-                    taus.append(d.tau)
-                    var wIS: Float = 1
-                    if config.tdm.importanceSampling && config.tdm.matching == "trajectory" {
-                        var mm = 0.0, nn = 0.0
-                        for i in 0..<per { mm += Double(mixed[i] * mixed[i]); nn += Double(d.noise[i] * d.noise[i]) }
-                        wIS = Float(Foundation.exp(-0.5 * mm / Double(per) + 0.5 * nn / Double(per)))
-                    }
-                    let snr = acp[d.tau] / (1 - acp[d.tau])
-                    weights.append(Float(min(snr, config.tdm.minSNRClamp)) * wIS)
-                    stats.meanIS += Double(wIS) / Double(bsz * config.tdm.fakeUpdatesPerStep)
-                }
-                fake.zeroGradients()
-                let cache = try fake.forwardTraining(hidden: xt, shape: shape, text: text, textLength: textLength,
-                                                     timesteps: taus.map(Float.init), timeEmbeddingOffset: offF)
-                let out = cache.output.array
-                var dOut = [Float](repeating: 0, count: out.count)
-                var loss = 0.0
-                for b in 0..<bsz {
-                    let at = a(taus[b]), st = s(taus[b]), w = weights[b]
-                    var l = 0.0
-                    for i in (b * per)..<((b + 1) * per) {
-                        let f = at * xt[i] - st * out[i]
-                        let diff = f - target[i]
-                        l += Double(diff * diff)
-                        // d/d(out) of w·mean(diff²)/B: 2·diff·(−s_τ)·w/(per·B)
-                        dOut[i] = -2 * diff * st * w / Float(per * bsz)
-                    }
-                    loss += l / Double(per) * Double(w) / Double(bsz)
-                }
-                let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
-                let gn = gradientNorm(fake.gradients!.p, count: n)
-                if !loss.isFinite || !gn.isFinite { skipped = true; break }
-                optF.update(params: fake.parameters.p, grads: fake.gradients!.p, count: n, lr: Float(o.fakeLr))
-                if unified {
-                    let tg = tableGradient(fg.timeEmbeddingOffset, k: kSteps, batch: bsz)
-                    optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(o.fakeLr))
-                }
-                stats.fakeLoss += loss / Double(config.tdm.fakeUpdatesPerStep)
-            }
-
-            // 2. Generator update through one student step.
-            if !skipped {
-                var draws = [Draw](), xin = [Float](), tg = [Float]()
-                for b in 0..<bsz {
-                    let d = draw(&noiseRNG, grid: g)
-                    draws.append(d)
-                    xin += traj[d.k][b * per..<(b + 1) * per]
-                    tg.append(Float(d.tg))
-                }
-                student.zeroGradients()
-                let cache = try student.forwardTraining(hidden: xin, shape: shape, text: text, textLength: textLength, timesteps: tg,
-                                                        timeEmbeddingOffset: offS)
-                let v = cache.output.array
-                var x0s = [Float](), xts = [Float](), taus = [Float]()
-                for b in 0..<bsz {
-                    let r = b * per..<(b + 1) * per
-                    let (x0, e) = x0eps(v: v[r], x: xin[r], t: draws[b].tg)
-                    let (xt, _) = diffuse(x0: x0[...], eps: e[...], draws[b])
-                    x0s += x0
-                    xts += xt
-                    taus.append(Float(draws[b].tau))
-                }
-                // Teacher with CFG ([uncond ; cond]) and the fake score, both at x_τ.
-                var shape2 = shape
-                shape2.batch = 2 * bsz
-                var text2 = [Float]()
-                for _ in 0..<bsz { text2 += negative }
-                text2 += text
-                let vt = try teacher.transformer.forward(hidden: xts + xts, shape: shape2, text: text2, textLength: textLength,
-                                                         timesteps: taus + taus)
-                let vf = try fake.forward(hidden: xts, shape: shape, text: text, textLength: textLength, timesteps: taus,
-                                          timeEmbeddingOffset: offF)
-                let S = Float(config.tdm.guidance), c = Float(config.tdm.huberC)
-                var dOut = [Float](repeating: 0, count: v.count)
-                var loss = 0.0
-                let total = Float(v.count)
-                for b in 0..<bsz {
-                    let tau = draws[b].tau, at = a(tau), st = s(tau)
-                    let off = b * per, offU = b * per, offC = (bsz + b) * per
-                    var real = [Float](repeating: 0, count: per), fk = real
-                    var wsum = 0.0
-                    for i in 0..<per {
-                        let xt = xts[off + i]
-                        let ru = at * xt - st * vt[offU + i], rc = at * xt - st * vt[offC + i]
-                        real[i] = ru + S * (rc - ru)
-                        fk[i] = at * xt - st * vf[off + i]
-                        wsum += Double(abs(x0s[off + i] - real[i]))
-                    }
-                    let w = Float(max(wsum / Double(per), 1e-8))
-                    stats.meanW += Double(w) / Double(bsz)
-                    let sg = s(draws[b].tg)
-                    for i in 0..<per {
-                        // target = sg(x0 + (real − fake)); the difference x0 − target is −(real − fake).
-                        let diff = -(real[i] - fk[i])
-                        let dl: Float
-                        if config.tdm.generatorLoss == "huber" {
-                            let q = (diff * diff + c * c).squareRoot()
-                            loss += Double((q - c) / w)
-                            dl = diff / q / w / total
-                        } else {
-                            loss += Double(diff * diff / w)
-                            dl = 2 * diff / w / total
-                        }
-                        // x0 = a_t·x − s_t·v, so d/dv = −s_t·d/dx0.
-                        dOut[off + i] = -sg * dl
-                    }
-                }
-                loss /= Double(total)
-                if injectNonFiniteLoss?(iter + 1) == true { loss = .nan }
-                let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
-                let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: o.gradClip)
-                if loss.isFinite && gn.isFinite {
-                    optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(o.studentLr))
-                    if unified {
-                        let tgr = tableGradient(sgr.timeEmbeddingOffset, k: kSteps, batch: bsz)
-                        optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(o.studentLr))
-                    }
-                    stats.generatorLoss = loss
-                    stats.gradNorm = gn
-                } else {
-                    skipped = true
-                }
-            }
-            iter += 1
-            if skipped {
-                bad += 1
-                badInARow += 1
-                log.append(["step": iter, "skipped": true])
-                if badInARow >= o.maxBadSteps {
-                    throw CheckpointError(path: checkpointURL.path, message: "\(badInARow) iterations in a row had a NaN or infinite loss or gradient; stopped (the last good checkpoint is kept)")
-                }
-                continue
-            }
-            badInARow = 0
-            last = stats
-            if iter % o.logEvery == 0 || iter == o.iterations {
-                log.append(["step": iter, "generator_loss": stats.generatorLoss, "fake_loss": stats.fakeLoss,
-                            "normaliser": stats.meanW, "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm,
-                            "elapsed_s": Date().timeIntervalSince(start)])
-            }
-            progress.update(iter, String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss))
-            let evalNow = o.evalEvery > 0 && (iter % o.evalEvery == 0 || (o.keepBest && iter == o.iterations))
-            if evalNow {
-                // The student as it is now, on its own K-step grid without guidance.
-                var meta = teacher.metadata
-                meta.kind = "student"
-                meta.sampling = .init(scheduler: "ddim", steps: grid.count, guidance: 1, timesteps: grid,
-                                      stepEmbeddings: unified ? [String(config.tdm.steps): Array(studentSteps[(stepCounts.firstIndex(of: config.tdm.steps)! * te)...].prefix(te))] : nil,
-                                      timeShift: config.tdm.timeShift)
-                let pkg = ModelPackage(directory: outDir, metadata: meta, transformer: student, codec: teacher.codec)
-                let r = try SuiteEvaluation.run(pkg, suite: evalSuite, seeds: o.evalSeeds)
-                let rv = try SuiteEvaluation.run(pkg, suite: validationSuite, seeds: o.evalSeeds)
-                log.append(["step": iter, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
-                            "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
-                            "val_quality": rv.qualityScore ?? -1, "val_semantic": rv.semanticScore ?? -1])
-                if o.keepBest, let vt = rv.totalScore, best == nil || vt > best!.total {
-                    try saveBest()
-                    best = (iter, vt)
-                }
-            }
-            if iter % o.checkpointEvery == 0 || iter == o.iterations || (evalNow && o.keepBest) { try saveCheckpoint() }
-        }
-        progress.update(iter, String(format: "gen %.4f fake %.4f", last.generatorLoss, last.fakeLoss), force: true)
+            let r = try rollout(prompts: prompts, state)
+            guard try fakeScoreStep(r, state, &stats),
+                  try generatorStep(r, state, &stats, iteration: index + 1) else { return .skipped(record: [:]) }
+            state.last = stats
+            return .applied(summary: String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss), record: {
+                ["generator_loss": stats.generatorLoss, "fake_loss": stats.fakeLoss, "normaliser": stats.meanW,
+                 "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm, "elapsed_s": Date().timeIntervalSince(start)]
+            })
+        }, afterStep: { step in
+            try evaluateIfDue(step, state, log)
+        }, save: { loop in
+            try checkpoint(state, loop: loop).write(to: checkpointURL)
+        })
+        progress.update(loop.step, String(format: "gen %.4f fake %.4f", state.last.generatorLoss, state.last.fakeLoss), force: true)
         progress.finish()
-        var result = Result(iterations: iter, badSteps: bad, seconds: Date().timeIntervalSince(start), last: last)
-        if o.keepBest && iter == o.iterations, let b = best {
-            if b.iteration != iter {
-                let ck = try Checkpoint.read(bestURL), src = bestURL.path
-                guard ck.state["config"] == fingerprint, try ck.int("iteration", source: src) == b.iteration else {
-                    throw CheckpointError(path: src, message: "does not hold this run's best student (iteration \(b.iteration)); rerun without --resume")
-                }
-                student.parameters.copy(from: try ck.tensor("student", count: n, source: src))
-                if unified { studentSteps = try ck.tensor("steps.student", count: tn, source: src) }
-            }
+        var result = Result(iterations: loop.step, badSteps: loop.badSteps, seconds: Date().timeIntervalSince(start), last: state.last)
+        if o.keepBest && loop.step == o.iterations, let b = state.best {
+            if b.iteration != loop.step { try loadBest(iteration: b.iteration) }
             result.kept = (b.iteration, b.total)
         }
         return result
     }
 
-    /// Writes the student as a model package that samples in K steps on the TDM grid without CFG.
-    public func exportStudent(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
+    // MARK: One iteration: rollout, fake-score step, generator step
+
+    /// A batch's rollout: the prompts' embeddings, the step count K and its grid, and at each grid
+    /// step k (K = noisiest) the trajectory point x_{t_k} and the student's x0 and ε there.
+    struct Rollout {
+        var text: [Float]
+        var shape: VideoShape
+        var kSteps: Int
+        var grid: [Int]
+        var points: [[Float]]
+        var x0: [[Float]]
+        var eps: [[Float]]
+        var studentOffset: [Float]?
+        var fakeOffset: [Float]?
+    }
+
+    /// 0. Rolls the student out without gradient (unified training draws this batch's K first).
+    func rollout(prompts: PromptSource, _ s: State) throws -> Rollout {
+        let bsz = config.optim.batch
+        var shape = shape1
+        shape.batch = bsz
+        let enc = teacher.metadata.textEncoder
+        var text = [Float]()
+        for p in (0..<bsz).map({ _ in prompts.samplePrompt(&s.promptRNG) }) {
+            if s.textCache[p] == nil { s.textCache[p] = enc.encode(p) }
+            text += s.textCache[p]!
+        }
+        let kSteps = unified ? stepCounts[s.noiseRNG.int(0, stepCounts.count)] : config.tdm.steps
+        let g = TimestepGrid.shifted(steps: kSteps, shift: config.tdm.timeShift), kk = g.count
+        var r = Rollout(text: text, shape: shape, kSteps: kSteps, grid: g,
+                        points: [[Float]](repeating: [], count: kk + 1), x0: [[Float]](repeating: [], count: kk + 1),
+                        eps: [[Float]](repeating: [], count: kk + 1),
+                        studentOffset: offsets(studentSteps, k: kSteps, batch: bsz), fakeOffset: offsets(fakeSteps, k: kSteps, batch: bsz))
+        var x = s.noiseRNG.normal(shape.count)
+        for (idx, t) in g.enumerated() {
+            let k = kk - idx
+            r.points[k] = x
+            let v = try student.forward(hidden: x, shape: shape, text: text, textLength: textLength,
+                                        timesteps: [Float](repeating: Float(t), count: bsz), timeEmbeddingOffset: r.studentOffset)
+            r.x0[k] = scheduler.predictOriginal(v: v, sample: x, timestep: t)
+            r.eps[k] = scheduler.predictEpsilon(v: v, sample: x, timestep: t)
+            if k > 1 { x = scheduler.addNoise(original: r.x0[k], noise: r.eps[k], timestep: g[idx + 1]) }
+        }
+        return r
+    }
+
+    /// 1. Fake-score updates on the student's trajectory distribution: x0-MSE × min(SNR, clamp) × the
+    /// importance weight. Returns false (no update made) on a non-finite loss or gradient.
+    func fakeScoreStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats) throws -> Bool {
+        let bsz = r.shape.batch, per = shape1.perSample, n = fake.parameterCount, tn = stepCounts.count * te
+        let updates = config.tdm.fakeUpdatesPerStep
+        for _ in 0..<updates {
+            var xt = [Float](), target = [Float](), taus = [Int](), weights = [Float]()
+            for b in 0..<bsz {
+                let d = draw(&s.noiseRNG, grid: r.grid)
+                let (xtb, mixed) = diffuse(x0: slice(r.x0[d.k], b), eps: slice(r.eps[d.k], b), d)
+                xt += xtb
+                target += slice(r.x0[d.k], b)
+                taus.append(d.tau)
+                var wIS: Float = 1
+                if config.tdm.importanceSampling && config.tdm.matching == .trajectory {
+                    var mm = 0.0, nn = 0.0
+                    for i in 0..<per { mm += Double(mixed[i] * mixed[i]); nn += Double(d.noise[i] * d.noise[i]) }
+                    wIS = Float(Foundation.exp(-0.5 * mm / Double(per) + 0.5 * nn / Double(per)))
+                }
+                weights.append(Float(min(scheduler.snr(d.tau), config.tdm.minSNRClamp)) * wIS)
+                stats.meanIS += Double(wIS) / Double(bsz * updates)
+            }
+            fake.zeroGradients()
+            let cache = try fake.forwardTraining(hidden: xt, shape: r.shape, text: r.text, textLength: textLength,
+                                                 timesteps: taus.map(Float.init), timeEmbeddingOffset: r.fakeOffset)
+            let f = scheduler.predictOriginal(v: cache.output.array, sample: xt, timesteps: taus)
+            var dOut = [Float](repeating: 0, count: f.count)
+            var loss = 0.0
+            for b in 0..<bsz {
+                let st = scheduler.sigma(taus[b]), w = weights[b]
+                var l = 0.0
+                for i in (b * per)..<((b + 1) * per) {
+                    let diff = f[i] - target[i]
+                    l += Double(diff * diff)
+                    // d/d(out) of w·mean(diff²)/B: 2·diff·(−s_τ)·w/(per·B)
+                    dOut[i] = -2 * diff * st * w / Float(per * bsz)
+                }
+                loss += l / Double(per) * Double(w) / Double(bsz)
+            }
+            let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
+            let gn = gradientNorm(fake.gradients!.p, count: n)
+            guard loss.isFinite && gn.isFinite else { return false }
+            s.optF.update(params: fake.parameters.p, grads: fake.gradients!.p, count: n, lr: Float(config.optim.fakeLr))
+            if unified {
+                let tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+                s.optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(config.optim.fakeLr))
+            }
+            stats.fakeLoss += loss / Double(updates)
+        }
+        return true
+    }
+
+    /// 2. Moves the student through one of its steps: its x0 at x_{t_k}, diffused to τ, is pushed
+    /// toward x0 + (teacher's CFG x0 − fake x0) at x_τ, with the pseudo-Huber (or MSE) loss over the
+    /// per-sample normaliser, the gradient clipped, AdamW. Returns false (no update) on a non-finite
+    /// loss or gradient.
+    func generatorStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, iteration: Int) throws -> Bool {
+        let bsz = r.shape.batch, per = shape1.perSample, n = student.parameterCount, tn = stepCounts.count * te
+        var draws = [Draw](), xin = [Float](), tg = [Float]()
+        for b in 0..<bsz {
+            let d = draw(&s.noiseRNG, grid: r.grid)
+            draws.append(d)
+            xin += slice(r.points[d.k], b)
+            tg.append(Float(d.tg))
+        }
+        student.zeroGradients()
+        let cache = try student.forwardTraining(hidden: xin, shape: r.shape, text: r.text, textLength: textLength, timesteps: tg,
+                                                timeEmbeddingOffset: r.studentOffset)
+        let v = cache.output.array
+        let gridTimesteps = draws.map(\.tg)
+        let x0All = scheduler.predictOriginal(v: v, sample: xin, timesteps: gridTimesteps)
+        let epsAll = scheduler.predictEpsilon(v: v, sample: xin, timesteps: gridTimesteps)
+        var x0s = [Float](), xts = [Float](), taus = [Int]()
+        for b in 0..<bsz {
+            let (xt, _) = diffuse(x0: slice(x0All, b), eps: slice(epsAll, b), draws[b])
+            x0s += slice(x0All, b)
+            xts += xt
+            taus.append(draws[b].tau)
+        }
+        // Teacher with CFG ([uncond ; cond]) and the fake score, both at x_τ.
+        var shape2 = r.shape
+        shape2.batch = 2 * bsz
+        var text2 = [Float]()
+        let negative = teacher.metadata.textEncoder.encode("")
+        for _ in 0..<bsz { text2 += negative }
+        text2 += r.text
+        let tauF = taus.map(Float.init)
+        let vt = try teacher.transformer.forward(hidden: xts + xts, shape: shape2, text: text2, textLength: textLength,
+                                                 timesteps: tauF + tauF)
+        let vf = try fake.forward(hidden: xts, shape: r.shape, text: r.text, textLength: textLength, timesteps: tauF,
+                                  timeEmbeddingOffset: r.fakeOffset)
+        let half = vt.count / 2
+        let uncond = scheduler.predictOriginal(v: Array(vt[..<half]), sample: xts, timesteps: taus)
+        let cond = scheduler.predictOriginal(v: Array(vt[half...]), sample: xts, timesteps: taus)
+        let fk = scheduler.predictOriginal(v: vf, sample: xts, timesteps: taus)
+        let S = Float(config.tdm.guidance), c = Float(config.tdm.huberC)
+        var dOut = [Float](repeating: 0, count: v.count)
+        var loss = 0.0
+        let total = Float(v.count)
+        for b in 0..<bsz {
+            let off = b * per
+            var real = [Float](repeating: 0, count: per)
+            var wsum = 0.0
+            for i in 0..<per {
+                let ru = uncond[off + i], rc = cond[off + i]
+                real[i] = ru + S * (rc - ru)
+                wsum += Double(abs(x0s[off + i] - real[i]))
+            }
+            let w = Float(max(wsum / Double(per), 1e-8))
+            stats.meanW += Double(w) / Double(bsz)
+            let sg = scheduler.sigma(draws[b].tg)
+            for i in 0..<per {
+                // target = sg(x0 + (real − fake)); the difference x0 − target is −(real − fake).
+                let diff = -(real[i] - fk[off + i])
+                let dl: Float
+                switch config.tdm.generatorLoss {
+                case .huber:
+                    let q = (diff * diff + c * c).squareRoot()
+                    loss += Double((q - c) / w)
+                    dl = diff / q / w / total
+                case .mse:
+                    loss += Double(diff * diff / w)
+                    dl = 2 * diff / w / total
+                }
+                // x0 = a_t·x − s_t·v, so d/dv = −s_t·d/dx0.
+                dOut[off + i] = -sg * dl
+            }
+        }
+        loss /= Double(total)
+        if injectNonFiniteLoss?(iteration) == true { loss = .nan }
+        let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
+        let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
+        guard loss.isFinite && gn.isFinite else { return false }
+        s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
+        if unified {
+            let tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+            s.optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(config.optim.studentLr))
+        }
+        stats.generatorLoss = loss
+        stats.gradNorm = gn
+        return true
+    }
+
+    // MARK: Evaluation and export
+
+    /// Every `eval_every` iterations (and at the end with `keep_best`): scores the student as it is
+    /// now, logs both suites, keeps the best by validation Total. Returns whether a checkpoint is due
+    /// (with `keep_best`, after every evaluation, so the choice survives a kill).
+    func evaluateIfDue(_ step: Int, _ s: State, _ log: TrainingLog) throws -> Bool {
+        let o = config.optim
+        guard o.evalEvery > 0, step % o.evalEvery == 0 || (o.keepBest && step == o.iterations), let evaluate = evaluator else {
+            return false
+        }
+        let (r, rv) = try evaluate(currentStudent())
+        log.append(["step": step, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
+                    "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
+                    "val_quality": rv.qualityScore ?? -1, "val_semantic": rv.semanticScore ?? -1])
+        if o.keepBest, let vt = rv.totalScore, s.best == nil || vt > s.best!.total {
+            try saveBest(iteration: step)
+            s.best = (step, vt)
+        }
+        return o.keepBest
+    }
+
+    /// The student's package metadata: its own K-step grid without guidance, and with unify its step
+    /// table (all of it, or only the default K's row).
+    func studentMetadata(fullTable: Bool) -> PackageMetadata {
         var meta = teacher.metadata
-        meta.kind = "student"
+        meta.kind = .student
         var table: [String: [Float]]? = nil
         if unified {
             table = [:]
-            for (i, k) in stepCounts.enumerated() { table![String(k)] = Array(studentSteps[(i * te)..<((i + 1) * te)]) }
+            for (i, k) in stepCounts.enumerated() where fullTable || k == config.tdm.steps {
+                table![String(k)] = Array(studentSteps[(i * te)..<((i + 1) * te)])
+            }
         }
-        meta.sampling = .init(scheduler: "ddim", steps: grid.count, guidance: 1, timesteps: grid,
+        meta.sampling = .init(scheduler: .ddim, steps: grid.count, guidance: 1, timesteps: grid,
                               stepEmbeddings: table, timeShift: config.tdm.timeShift)
+        return meta
+    }
+
+    /// The student as it is now, as an in-memory package.
+    func currentStudent() -> ModelPackage {
+        ModelPackage(directory: outDir, metadata: studentMetadata(fullTable: false), transformer: student, codec: teacher.codec)
+    }
+
+    /// Writes the student as a model package that samples in K steps on the TDM grid without CFG.
+    public func exportStudent(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
+        var meta = studentMetadata(fullTable: true)
         meta.recipe = recipe
         try ModelPackage.save(dir, transformer: student, codec: teacher.codec, metadata: meta, dtype: dtype)
     }

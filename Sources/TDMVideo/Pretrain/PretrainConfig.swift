@@ -1,4 +1,6 @@
 import Foundation
+import TensorCore
+import VideoModel
 
 /// `configs/pretrain*.yaml`: how the teacher is built and trained. Every field has a default; unknown
 /// fields are refused.
@@ -7,7 +9,7 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public init() {}
         public var width = 32, height = 32, frames = 16
         public var fps = 8.0
-        public static let fields: [String: (any ConfigSection.Type)?] = ["width": nil, "height": nil, "frames": nil, "fps": nil]
+        public enum CodingKeys: String, CodingKey, CaseIterable { case width, height, frames, fps }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((8...256).contains(width), file, path, "width", "an integer in 8...256")
             try ConfigFile.require((8...256).contains(height), file, path, "height", "an integer in 8...256")
@@ -20,14 +22,11 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public init() {}
         public var layers = 6, heads = 6
         public var headDim = 32, timeEmbedDim = 128, textEmbedDim = 64, textLength = 24, patchSize = 2
-        public var init_ = "adaln_zero"
-        enum CodingKeys: String, CodingKey {
+        public var init_ = InitScheme.adalnZero
+        public enum CodingKeys: String, CodingKey, CaseIterable {
             case layers, heads, headDim = "head_dim", timeEmbedDim = "time_embed_dim", textEmbedDim = "text_embed_dim"
             case textLength = "text_length", patchSize = "patch_size", init_ = "init"
         }
-        public static let fields: [String: (any ConfigSection.Type)?] = [
-            "layers": nil, "heads": nil, "head_dim": nil, "time_embed_dim": nil, "text_embed_dim": nil,
-            "text_length": nil, "patch_size": nil, "init": nil]
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...64).contains(layers), file, path, "layers", "an integer in 1...64")
             try ConfigFile.require((1...64).contains(heads), file, path, "heads", "an integer in 1...64")
@@ -36,7 +35,6 @@ public struct PretrainConfig: ConfigSection, Equatable {
             try ConfigFile.require((2...4096).contains(textEmbedDim), file, path, "text_embed_dim", "an integer in 2...4096")
             try ConfigFile.require((2...512).contains(textLength), file, path, "text_length", "an integer in 2...512")
             try ConfigFile.require((1...8).contains(patchSize), file, path, "patch_size", "an integer in 1...8")
-            try ConfigFile.require(["adaln_zero", "pytorch"].contains(init_), file, path, "init", "adaln_zero or pytorch")
         }
     }
 
@@ -44,18 +42,16 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public init() {}
         public var channels = 12, spatialFactor = 4, temporalFactor = 2, fitClips = 512
         /// "global": one scaling factor (CogVideoX's VAE); "per_channel": each channel to unit variance.
-        public var normalize = "global"
-        enum CodingKeys: String, CodingKey {
+        public var normalize = CodecNormalization.global
+        public enum CodingKeys: String, CodingKey, CaseIterable {
             case channels, spatialFactor = "spatial_factor", temporalFactor = "temporal_factor", fitClips = "fit_clips", normalize
         }
-        public static let fields: [String: (any ConfigSection.Type)?] = ["channels": nil, "spatial_factor": nil, "temporal_factor": nil, "fit_clips": nil, "normalize": nil]
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...8).contains(spatialFactor), file, path, "spatial_factor", "an integer in 1...8")
             try ConfigFile.require((1...8).contains(temporalFactor), file, path, "temporal_factor", "an integer in 1...8")
             let block = spatialFactor * spatialFactor * temporalFactor * 3
             try ConfigFile.require(channels >= 1 && channels <= block, file, path, "channels", "an integer in 1...\(block) (the block size)")
             try ConfigFile.require((1...100_000).contains(fitClips), file, path, "fit_clips", "an integer in 1...100000")
-            try ConfigFile.require(["global", "per_channel"].contains(normalize), file, path, "normalize", "global or per_channel")
         }
     }
 
@@ -71,16 +67,12 @@ public struct PretrainConfig: ConfigSection, Equatable {
         /// sampler's own x_t are after many steps. 0 turns it off (the default, CogVideoX's recipe).
         public var inputPerturbation = 0.0
         public var seed = 1, checkpointEvery = 500, logEvery = 20, maxBadSteps = 20
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey, CaseIterable {
             case steps, batch, lr, warmupSteps = "warmup_steps", minLrRatio = "min_lr_ratio", weightDecay = "weight_decay"
             case beta1, beta2, gradClip = "grad_clip", emaDecay = "ema_decay", promptDropout = "prompt_dropout"
             case snrShiftScale = "snr_shift_scale", inputPerturbation = "input_perturbation", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every"
             case maxBadSteps = "max_bad_steps"
         }
-        public static let fields: [String: (any ConfigSection.Type)?] = Dictionary(uniqueKeysWithValues: [
-            "steps", "batch", "lr", "warmup_steps", "min_lr_ratio", "weight_decay", "beta1", "beta2", "grad_clip",
-            "ema_decay", "prompt_dropout", "snr_shift_scale", "input_perturbation", "seed", "checkpoint_every", "log_every", "max_bad_steps",
-        ].map { ($0, nil) })
         public func validate(file: String, path: String) throws {
             try ConfigFile.require(steps >= 1, file, path, "steps", "a positive integer")
             try ConfigFile.require((1...4096).contains(batch), file, path, "batch", "an integer in 1...4096")
@@ -105,18 +97,19 @@ public struct PretrainConfig: ConfigSection, Equatable {
     /// The teacher's default sampling, written into its package (training does not depend on it).
     public struct Sampling: ConfigSection, Equatable {
         public init() {}
-        public var scheduler = "ddim", steps = 50
+        public var scheduler = SchedulerKind.ddim, steps = 50
         public var guidance = 6.0
-        public static let fields: [String: (any ConfigSection.Type)?] = ["scheduler": nil, "steps": nil, "guidance": nil]
+        public enum CodingKeys: String, CodingKey, CaseIterable { case scheduler, steps, guidance }
         public func validate(file: String, path: String) throws {
-            try ConfigFile.require(VideoPipeline.schedulers.contains(scheduler), file, path, "scheduler",
-                                   VideoPipeline.schedulers.joined(separator: " or "))
             try ConfigFile.require((1...1000).contains(steps), file, path, "steps", "an integer in 1...1000")
             try ConfigFile.require(guidance >= 1 && guidance <= 50, file, path, "guidance", "a number in [1, 50] (1 disables guidance)")
         }
     }
 
-    enum CodingKeys: String, CodingKey { case data, model, codec, train, sampling }
+    public enum CodingKeys: String, CodingKey, CaseIterable { case data, model, codec, train, sampling }
+    public static var sections: [String: any ConfigSection.Type] {
+        ["data": Data.self, "model": Model.self, "codec": Codec.self, "train": Train.self, "sampling": Sampling.self]
+    }
 
     public var data = Data()
     public var model = Model()
@@ -128,13 +121,11 @@ public struct PretrainConfig: ConfigSection, Equatable {
     public var trainingFingerprint: String {
         var c = self
         c.sampling = Sampling()
-        return String(describing: c)
+        return ConfigFile.fingerprint(c)
     }
 
     public init() {}
 
-    public static let fields: [String: (any ConfigSection.Type)?] = [
-        "data": Data.self, "model": Model.self, "codec": Codec.self, "train": Train.self, "sampling": Sampling.self]
 
     public func validate(file: String, path: String) throws {
         try data.validate(file: file, path: "data")
@@ -149,3 +140,19 @@ public struct PretrainConfig: ConfigSection, Equatable {
     }
 }
 
+/// How the teacher's weights start.
+public enum InitScheme: String, NamedChoice {
+    /// adaLN-Zero (DiT): every modulation and the output projection at zero, so each block starts as
+    /// the identity and the model as the zero predictor.
+    case adalnZero = "adaln_zero"
+    /// PyTorch's default layer initialisation everywhere.
+    case pytorch
+}
+
+/// How the PCA codec scales its latent channels.
+public enum CodecNormalization: String, NamedChoice {
+    /// One scaling factor for all channels (as CogVideoX's VAE).
+    case global
+    /// Each channel to unit variance.
+    case perChannel = "per_channel"
+}

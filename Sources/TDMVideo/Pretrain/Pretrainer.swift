@@ -1,5 +1,7 @@
+import AtomicFiles
 import Foundation
 import TensorCore
+import VideoInference
 import VideoModel
 
 /// Where training clips come from: the embedded world, or anything else that renders a clip for a
@@ -27,7 +29,8 @@ public final class Pretrainer {
     public private(set) var codec: PCALatentCodec!
     public let textEncoder: HashedTextEncoder
     let schedule: NoiseSchedule
-    let alphas: [Double]
+    /// The noise maths (add noise, v target) on the run's schedule.
+    let scheduler: CogVideoXDDIMScheduler
 
     public var checkpointURL: URL { outDir.appendingPathComponent("checkpoint.safetensors") }
     /// Test seam: steps (1-based) for which the loss is replaced by NaN, to exercise the skip-and-count
@@ -41,7 +44,7 @@ public final class Pretrainer {
         self.outDir = outDir
         textEncoder = HashedTextEncoder(embedDim: config.model.textEmbedDim, textLength: config.model.textLength)
         schedule = NoiseSchedule(snrShiftScale: config.train.snrShiftScale)
-        alphas = schedule.alphasCumprod()
+        scheduler = CogVideoXDDIMScheduler(schedule: schedule)
         model = try CogVideoXTransformer(config: Self.modelConfig(config))
     }
 
@@ -90,155 +93,187 @@ public final class Pretrainer {
         public var seconds: Double
     }
 
-    /// Runs (or resumes) the schedule. Returns when the last step is done (or `stopAfterStep`).
-    public func run(source: ClipSource, resume: Bool) throws -> Result {
-        let fm = FileManager.default
-        do { try fm.createDirectory(at: outDir, withIntermediateDirectories: true) } catch {
-            throw CheckpointError(path: outDir.path, message: "cannot create the output folder (\(error.localizedDescription))")
-        }
-        guard source.frames == config.data.frames, source.height == config.data.height, source.width == config.data.width else {
-            throw ConfigError(file: "data", field: "data", message: "the clip source renders \(source.frames)x\(source.width)x\(source.height), the config asks for \(config.data.frames)x\(config.data.width)x\(config.data.height)")
-        }
-        let t = config.train
-        let n = model.parameterCount
-        var opt = AdamW(count: n, beta1: Float(t.beta1), beta2: Float(t.beta2), weightDecay: Float(t.weightDecay))
+    /// Everything a pretraining checkpoint holds besides the weights: the optimiser, the EMA, the
+    /// three random streams. The checkpoint's keys are named here and nowhere else.
+    final class State {
+        var opt: AdamW
         var ema: EMA
-        var dataRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 1)
-        var noiseRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 2)
-        // Its own stream, so a run with input perturbation sees the same clips, timesteps and ε as one without.
-        var perturbRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 3)
-        var step = 0, bad = 0, badInARow = 0
-        let fingerprint = config.trainingFingerprint
-
-        if resume, fm.fileExists(atPath: checkpointURL.path) {
-            let ck = try Checkpoint.read(checkpointURL)
-            let src = checkpointURL.path
-            guard ck.state["config"] == fingerprint else {
-                throw CheckpointError(path: src, message: "was written by a different config; resume needs the same one")
-            }
-            codec = try JSONDecoder().decode(PCALatentCodec.self, from: Foundation.Data(contentsOf: codecURL))
-            model.parameters.copy(from: try ck.tensor("model", count: n, source: src))
-            ema = EMA(decay: Float(t.emaDecay), initial: try ck.tensor("ema", count: n, source: src))
-            opt.v = try ck.tensor("adam.v", count: n, source: src)
-            if t.beta1 != 0 { opt.m = try ck.tensor("adam.m", count: n, source: src) }
-            step = try ck.int("step", source: src)
-            opt.step = step
-            bad = try ck.int("bad_steps", source: src)
-            dataRNG = try ck.rng("rng.data", source: src)
-            noiseRNG = try ck.rng("rng.noise", source: src)
-            if t.inputPerturbation > 0 { perturbRNG = try ck.rng("rng.perturb", source: src) }
-        } else {
-            if resume && !quiet { FileHandle.standardError.write(Foundation.Data("no checkpoint in \(outDir.path): starting a new run\n".utf8)) }
-            // Fit the codec on clips of its own stream, so the training stream does not depend on it.
-            var fitRNG = RNG(seed: UInt64(t.seed) &+ 0xC0DEC)
-            let clips = (0..<config.codec.fitClips).map { _ in source.sample(&fitRNG).pixels }
-            codec = try PCALatentCodec.fit(clips: clips, frames: config.data.frames, height: config.data.height,
-                                           width: config.data.width, channels: config.codec.channels,
-                                           spatialFactor: config.codec.spatialFactor, temporalFactor: config.codec.temporalFactor,
-                                           perChannel: config.codec.normalize == "per_channel")
-            try AtomicFile.write(try JSONEncoder().encode(codec), to: codecURL) { CheckpointError(path: self.codecURL.path, message: $0) }
-            model.initializeRandom(seed: UInt64(t.seed))
-            if config.model.init_ == "adaln_zero" { Self.zeroInitModulation(model) }
-            ema = EMA(decay: Float(t.emaDecay), initial: model.parameters.array)
-        }
-        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? step : nil)
-        let ls = codec.latentShape(frames: config.data.frames, height: config.data.height, width: config.data.width)
-        let shape = VideoShape(batch: t.batch, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)
-        let per = shape.perSample
+        var dataRNG: RNG
+        var noiseRNG: RNG
+        /// Its own stream, so a run with input perturbation sees the same clips, timesteps and ε as one without.
+        var perturbRNG: RNG
+        var lossSum = 0.0, lossCount = 0, lastLoss = Double.nan
         var textCache: [String: [Float]] = [:]
-        let progress = ProgressLine(label: "pretrain", total: t.steps, startStep: step, quiet: quiet)
-        let start = Date()
-        var lastLoss = Double.nan, lossAcc = 0.0, lossCount = 0
 
-        func saveCheckpoint() throws {
+        init(_ t: PretrainConfig.Train, parameters n: Int, initialEMA: [Float]) {
+            opt = AdamW(count: n, beta1: Float(t.beta1), beta2: Float(t.beta2), weightDecay: Float(t.weightDecay))
+            ema = EMA(decay: Float(t.emaDecay), initial: initialEMA)
+            dataRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 1)
+            noiseRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 2)
+            perturbRNG = RNG(seed: UInt64(t.seed) &* 0x9E37_79B9 &+ 3)
+        }
+
+        func checkpoint(model: CogVideoXTransformer, loop: TrainingLoop, fingerprint: String, perturbs: Bool) -> Checkpoint {
             var ck = Checkpoint()
             ck.tensors["model"] = model.parameters.array
             ck.tensors["ema"] = ema.values
             ck.tensors["adam.v"] = opt.v
             if !opt.m.isEmpty { ck.tensors["adam.m"] = opt.m }
-            ck.state = ["step": "\(step)", "bad_steps": "\(bad)", "config": fingerprint,
+            ck.state = ["step": "\(loop.step)", "bad_steps": "\(loop.badSteps)", "config": fingerprint,
                         "rng.data": Checkpoint.encode(dataRNG), "rng.noise": Checkpoint.encode(noiseRNG)]
-            if t.inputPerturbation > 0 { ck.state["rng.perturb"] = Checkpoint.encode(perturbRNG) }
-            try ck.write(to: checkpointURL)
+            if perturbs { ck.state["rng.perturb"] = Checkpoint.encode(perturbRNG) }
+            return ck
         }
 
-        while step < t.steps {
-            if let stop = stopAfterStep, step >= stop { break }
-            // Data: clips, prompts (dropped to "" with prompt_dropout), latents.
-            var x0 = [Float](repeating: 0, count: shape.count)
-            var text = [Float]()
-            text.reserveCapacity(t.batch * config.model.textLength * config.model.textEmbedDim)
-            for b in 0..<t.batch {
-                let (pixels, prompt) = source.sample(&dataRNG)
-                let p = dataRNG.uniform() < t.promptDropout ? "" : prompt
-                let z = try codec.encode(pixels, frames: config.data.frames, height: config.data.height, width: config.data.width)
-                for i in 0..<per { x0[b * per + i] = z[i] }
-                if textCache[p] == nil { textCache[p] = textEncoder.encode(p) }
-                text += textCache[p]!
-            }
-            // Noise and the v target.
-            let ts = (0..<t.batch).map { _ in noiseRNG.int(0, schedule.numTrainTimesteps) }
-            let eps = noiseRNG.normal(shape.count)
-            let gamma = Float(t.inputPerturbation)
-            let xi = gamma > 0 ? perturbRNG.normal(shape.count) : []
-            var xt = [Float](repeating: 0, count: shape.count), target = xt
-            for b in 0..<t.batch {
-                let a = Float(alphas[ts[b]].squareRoot()), s = Float((1 - alphas[ts[b]]).squareRoot())
-                for i in (b * per)..<((b + 1) * per) {
-                    xt[i] = a * x0[i] + s * (gamma > 0 ? eps[i] + gamma * xi[i] : eps[i])
-                    target[i] = a * eps[i] - s * x0[i]
-                }
-            }
-            model.zeroGradients()
-            let cache = try model.forwardTraining(hidden: xt, shape: shape, text: text, textLength: config.model.textLength,
-                                                  timesteps: ts.map(Float.init))
-            let out = cache.output.array
-            var loss = 0.0
-            var dOut = [Float](repeating: 0, count: out.count)
-            let scale = 2 / Float(out.count)
-            for i in 0..<out.count {
-                let d = out[i] - target[i]
-                loss += Double(d * d)
-                dOut[i] = scale * d
-            }
-            loss /= Double(out.count)
-            if injectNonFiniteLoss?(step + 1) == true { loss = .nan }
-            try model.backward(cache, dOutput: dOut, inputGradients: false)
-            let g = model.gradients!
-            let norm = gradientNorm(g.p, count: n)
-            step += 1
-            if !loss.isFinite || !norm.isFinite {
-                bad += 1
-                badInARow += 1
-                log.append(["step": step, "skipped": true, "loss": loss.isFinite ? loss : -1])
-                if badInARow >= t.maxBadSteps {
-                    throw CheckpointError(path: checkpointURL.path, message: "\(badInARow) steps in a row had a NaN or infinite loss or gradient; stopped (the last good checkpoint is kept)")
-                }
-                continue
-            }
-            badInARow = 0
-            clipGradientNorm(g.p, count: n, maxNorm: t.gradClip)
-            let lr = learningRate(step - 1)
-            opt.update(params: model.parameters.p, grads: g.p, count: n, lr: lr)
-            ema.update(model.parameters.p, step: step)
-            lastLoss = loss
-            lossAcc += loss
-            lossCount += 1
-            if step % t.logEvery == 0 || step == t.steps {
-                let rate = Double(step) / max(Date().timeIntervalSince(start), 1e-9)
-                log.append(["step": step, "loss": lossAcc / Double(max(lossCount, 1)), "lr": Double(lr), "grad_norm": norm,
-                            "elapsed_s": Date().timeIntervalSince(start), "it_per_s": rate])
-                lossAcc = 0
-                lossCount = 0
-            }
-            progress.update(step, String(format: "loss %.4f lr %.2e", loss, lr))
-            if step % t.checkpointEvery == 0 || step == t.steps { try saveCheckpoint() }
+        /// Restores the state and the model's weights; returns (step, bad steps).
+        func restore(_ ck: Checkpoint, source src: String, model: CogVideoXTransformer,
+                              beta1: Double, perturbs: Bool) throws -> (step: Int, bad: Int) {
+            let n = model.parameterCount
+            model.parameters.copy(from: try ck.tensor("model", count: n, source: src))
+            ema.values = try ck.tensor("ema", count: n, source: src)
+            opt.v = try ck.tensor("adam.v", count: n, source: src)
+            if beta1 != 0 { opt.m = try ck.tensor("adam.m", count: n, source: src) }
+            let step = try ck.int("step", source: src)
+            opt.step = step
+            dataRNG = try ck.rng("rng.data", source: src)
+            noiseRNG = try ck.rng("rng.noise", source: src)
+            if perturbs { perturbRNG = try ck.rng("rng.perturb", source: src) }
+            return (step, try ck.int("bad_steps", source: src))
         }
-        progress.update(step, String(format: "loss %.4f", lastLoss), force: true)
+    }
+
+    /// Runs (or resumes) the schedule. Returns when the last step is done (or `stopAfterStep`).
+    public func run(source: ClipSource, resume: Bool) throws -> Result {
+        try TrainingLoop.makeOutputFolder(outDir)
+        guard source.frames == config.data.frames, source.height == config.data.height, source.width == config.data.width else {
+            throw ConfigError(file: "data", field: "data", message: "the clip source renders \(source.frames)x\(source.width)x\(source.height), the config asks for \(config.data.frames)x\(config.data.width)x\(config.data.height)")
+        }
+        let t = config.train
+        let fingerprint = config.trainingFingerprint
+        let perturbs = t.inputPerturbation > 0
+        let state = State(t, parameters: model.parameterCount, initialEMA: [])
+        var loop = TrainingLoop(label: "pretrain", unit: "step", total: t.steps, logEvery: t.logEvery,
+                                checkpointEvery: t.checkpointEvery, maxBadSteps: t.maxBadSteps, checkpointURL: checkpointURL)
+        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config") {
+            codec = try readCodec()
+            (loop.step, loop.badSteps) = try state.restore(ck, source: checkpointURL.path, model: model, beta1: t.beta1, perturbs: perturbs)
+        } else {
+            if resume && !quiet { FileHandle.standardError.write(Foundation.Data("no checkpoint in \(outDir.path): starting a new run\n".utf8)) }
+            try initializeNewRun(source: source)
+            state.ema.values = model.parameters.array
+        }
+        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil)
+        let progress = ProgressLine(label: "pretrain", total: t.steps, startStep: loop.step, quiet: quiet)
+        let start = Date()
+        try loop.run(log: log, progress: progress, stopAfter: stopAfterStep, iteration: { index in
+            try trainingStep(index, source: source, state: state, start: start)
+        }, save: { loop in
+            try state.checkpoint(model: model, loop: loop, fingerprint: fingerprint, perturbs: perturbs).write(to: checkpointURL)
+        })
+        progress.update(loop.step, String(format: "loss %.4f", state.lastLoss), force: true)
         progress.finish()
         // The EMA weights are the model.
-        if step >= t.steps { model.parameters.copy(from: ema.values) }
-        return Result(steps: step, finalLoss: lastLoss, badSteps: bad, seconds: Date().timeIntervalSince(start))
+        if loop.step >= t.steps { model.parameters.copy(from: state.ema.values) }
+        return Result(steps: loop.step, finalLoss: state.lastLoss, badSteps: loop.badSteps, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// A new run: fit the codec on clips of its own stream (so the training stream does not depend on
+    /// it), write it, and initialise the weights.
+    func initializeNewRun(source: ClipSource) throws {
+        let t = config.train
+        var fitRNG = RNG(seed: UInt64(t.seed) &+ 0xC0DEC)
+        let clips = (0..<config.codec.fitClips).map { _ in source.sample(&fitRNG).pixels }
+        codec = try PCALatentCodec.fit(clips: clips, frames: config.data.frames, height: config.data.height,
+                                       width: config.data.width, channels: config.codec.channels,
+                                       spatialFactor: config.codec.spatialFactor, temporalFactor: config.codec.temporalFactor,
+                                       perChannel: config.codec.normalize == .perChannel)
+        do { try AtomicFile.write(try JSONEncoder().encode(codec), to: codecURL) } catch {
+            throw CheckpointError(path: codecURL.path, message: "cannot write the codec (\(error))")
+        }
+        model.initializeRandom(seed: UInt64(t.seed))
+        if config.model.init_ == .adalnZero { Self.zeroInitModulation(model) }
+    }
+
+    func readCodec() throws -> PCALatentCodec {
+        do { return try JSONDecoder().decode(PCALatentCodec.self, from: Foundation.Data(contentsOf: codecURL)) } catch {
+            throw CheckpointError(path: codecURL.path, message: "cannot read the run's codec (\(error))")
+        }
+    }
+
+    /// A batch of world clips and prompts (dropped to "" with prompt_dropout for CFG), as latents x0.
+    func batch(source: ClipSource, state: State, shape: VideoShape) throws -> (x0: [Float], text: [Float]) {
+        let t = config.train, per = shape.perSample
+        var x0 = [Float](repeating: 0, count: shape.count)
+        var text = [Float]()
+        text.reserveCapacity(t.batch * config.model.textLength * config.model.textEmbedDim)
+        for b in 0..<t.batch {
+            let (pixels, prompt) = source.sample(&state.dataRNG)
+            let p = state.dataRNG.uniform() < t.promptDropout ? "" : prompt
+            let z = try codec.encode(pixels, frames: config.data.frames, height: config.data.height, width: config.data.width)
+            for i in 0..<per { x0[b * per + i] = z[i] }
+            if state.textCache[p] == nil { state.textCache[p] = textEncoder.encode(p) }
+            text += state.textCache[p]!
+        }
+        return (x0, text)
+    }
+
+    /// One step: data, noise (with input perturbation), forward, the v-MSE loss, backward, and, when
+    /// the loss and gradient are finite, clipping, AdamW and the EMA.
+    func trainingStep(_ index: Int, source: ClipSource, state: State, start: Date) throws -> TrainingLoop.Outcome {
+        let t = config.train, n = model.parameterCount
+        let ls = codec.latentShape(frames: config.data.frames, height: config.data.height, width: config.data.width)
+        let shape = VideoShape(batch: t.batch, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)
+        let (x0, text) = try batch(source: source, state: state, shape: shape)
+        let ts = (0..<t.batch).map { _ in state.noiseRNG.int(0, schedule.numTrainTimesteps) }
+        let eps = state.noiseRNG.normal(shape.count)
+        let gamma = Float(t.inputPerturbation)
+        var inputNoise = eps
+        if gamma > 0 {
+            let xi = state.perturbRNG.normal(shape.count)
+            for i in 0..<inputNoise.count { inputNoise[i] = eps[i] + gamma * xi[i] }
+        }
+        let xt = scheduler.addNoise(original: x0, noise: inputNoise, timesteps: ts)
+        let target = scheduler.velocity(original: x0, noise: eps, timesteps: ts)
+
+        model.zeroGradients()
+        let cache = try model.forwardTraining(hidden: xt, shape: shape, text: text, textLength: config.model.textLength,
+                                              timesteps: ts.map(Float.init))
+        var (loss, dOut) = Self.mse(cache.output.array, target)
+        if injectNonFiniteLoss?(index + 1) == true { loss = .nan }
+        try model.backward(cache, dOutput: dOut, inputGradients: false)
+        let g = model.gradients!
+        let norm = gradientNorm(g.p, count: n)
+        guard loss.isFinite && norm.isFinite else { return .skipped(record: ["loss": loss.isFinite ? loss : -1]) }
+
+        clipGradientNorm(g.p, count: n, maxNorm: t.gradClip)
+        let lr = learningRate(index)
+        state.opt.update(params: model.parameters.p, grads: g.p, count: n, lr: lr)
+        state.ema.update(model.parameters.p, step: index + 1)
+        state.lastLoss = loss
+        state.lossSum += loss
+        state.lossCount += 1
+        return .applied(summary: String(format: "loss %.4f lr %.2e", loss, lr), record: {
+            // The mean loss since the last log line.
+            let elapsed = Date().timeIntervalSince(start)
+            let r: [String: Any] = ["loss": state.lossSum / Double(max(state.lossCount, 1)), "lr": Double(lr),
+                                    "grad_norm": norm, "elapsed_s": elapsed, "it_per_s": Double(index + 1) / max(elapsed, 1e-9)]
+            state.lossSum = 0
+            state.lossCount = 0
+            return r
+        })
+    }
+
+    /// Mean squared error and its gradient 2(out − target)/N.
+    static func mse(_ out: [Float], _ target: [Float]) -> (loss: Double, dOut: [Float]) {
+        var loss = 0.0
+        var dOut = [Float](repeating: 0, count: out.count)
+        let scale = 2 / Float(out.count)
+        for i in 0..<out.count {
+            let d = out[i] - target[i]
+            loss += Double(d * d)
+            dOut[i] = scale * d
+        }
+        return (loss / Double(out.count), dOut)
     }
 }
 
@@ -247,7 +282,7 @@ extension Pretrainer {
     /// the teacher's default sampling from the config's `sampling` section (by default 50 DDIM steps,
     /// guidance 6: CogVideoX's pipeline defaults).
     public func exportPackage(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
-        let meta = PackageMetadata(kind: "teacher",
+        let meta = PackageMetadata(kind: .teacher,
                                    video: .init(frames: config.data.frames, height: config.data.height,
                                                 width: config.data.width, fps: config.data.fps),
                                    textEncoder: textEncoder, snrShiftScale: config.train.snrShiftScale,
@@ -268,7 +303,7 @@ extension Pretrainer {
         guard ck.state["config"] == config.trainingFingerprint else {
             throw CheckpointError(path: src, message: "was written by a different config")
         }
-        codec = try JSONDecoder().decode(PCALatentCodec.self, from: Foundation.Data(contentsOf: codecURL))
+        codec = try readCodec()
         model.parameters.copy(from: try ck.tensor("ema", count: model.parameterCount, source: src))
         try exportPackage(to: dir, recipe: recipe)
         return try ck.int("step", source: src)

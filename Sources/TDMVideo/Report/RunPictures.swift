@@ -1,8 +1,11 @@
+import AtomicFiles
 import Foundation
 import ShapeWorld
 import TensorCore
-import VideoModel
+import VideoCommon
+import VideoInference
 import VideoIO
+import VideoModel
 
 /// The pictures a run leaves beside its model: loss curves as SVG and a contact sheet of clips, so a
 /// reader sees how training went and what the model makes without running anything.
@@ -14,11 +17,11 @@ public enum RunPictures {
         let svgs = LossCurves.distillSVGs(log: log)
         var written: [URL] = []
         let losses = dir.appendingPathComponent("loss_curves.svg")
-        try AtomicFile.write(Data(svgs.losses.utf8), to: losses) { ModelError.badInput("cannot write \(losses.path): \($0)") }
+        try AtomicFile.write(Data(svgs.losses.utf8), to: losses)
         written.append(losses)
         if let e = svgs.eval {
             let u = dir.appendingPathComponent("eval_curve.svg")
-            try AtomicFile.write(Data(e.utf8), to: u) { ModelError.badInput("cannot write \(u.path): \($0)") }
+            try AtomicFile.write(Data(e.utf8), to: u)
             written.append(u)
         }
         return written
@@ -29,7 +32,7 @@ public enum RunPictures {
     public static func writePretrainCurve(log: URL, to dir: URL) throws -> URL {
         let svg = LossCurves.chart(log: log, keys: ["loss"], title: "Teacher pretraining loss (v-prediction)").svg()
         let u = dir.appendingPathComponent("loss_curve.svg")
-        try AtomicFile.write(Data(svg.utf8), to: u) { ModelError.badInput("cannot write \(u.path): \($0)") }
+        try AtomicFile.write(Data(svg.utf8), to: u)
         return u
     }
 
@@ -50,7 +53,7 @@ public enum RunPictures {
                 let pipe = VideoPipeline(m.package)
                 let px = try pipe.render(prompt: p, seed: UInt64(i), options: pipe.defaults)
                 let mv = m.package.metadata.video
-                clips.append(WorldRenderer.toVideo(px, width: mv.width, height: mv.height, fps: mv.fps))
+                clips.append(RGBVideo(floats: px, width: mv.width, height: mv.height, fps: mv.fps))
                 labels.append("\(m.label) (\(pipe.nfe(pipe.defaults)) NFE)")
             }
         }

@@ -2,18 +2,19 @@ import Foundation
 
 /// diffusers' `CogVideoXDDIMScheduler` (v-prediction, η = 0, `set_alpha_to_one`): deterministic DDIM.
 /// The previous timestep is t − 1000/N (integer division), as diffusers computes it, not the next
-/// list entry; ᾱ_prev = 1 below zero.
+/// list entry; ᾱ_prev = 1 below zero. With a custom grid (`setTimesteps`) it is the next grid entry.
 public struct CogVideoXDDIMScheduler: Scheduler {
     public let schedule: NoiseSchedule
     public let alphasCumprod: [Double]
     public var isStochastic: Bool { false }
+    public var customTimesteps: [Int]? = nil
 
     public init(schedule: NoiseSchedule = NoiseSchedule()) {
         self.schedule = schedule
         self.alphasCumprod = schedule.alphasCumprod()
     }
 
-    public func timesteps(steps: Int) -> [Int] { schedule.trailingTimesteps(steps) }
+    public func timesteps(steps: Int) -> [Int] { customTimesteps ?? schedule.trailingTimesteps(steps) }
     public mutating func reset() {}
 
     /// (a, b) with x_prev = a·x_t + b·x0: a = √((1−ᾱ_prev)/(1−ᾱ_t)), b = √ᾱ_prev − √ᾱ_t·a.
@@ -23,11 +24,9 @@ public struct CogVideoXDDIMScheduler: Scheduler {
         return (a, ap.squareRoot() - at.squareRoot() * a)
     }
 
-    public func prevTimestep(_ t: Int, steps: Int) -> Int { t - schedule.numTrainTimesteps / steps }
-
     public mutating func step(modelOutput: [Float], timestep: Int, sample: [Float], steps: Int,
                               noise: [Float]?) -> (prevSample: [Float], predOriginal: [Float]) {
-        let x0 = predictOriginal(v: modelOutput, sample: sample, alphaCumprod: alphasCumprod[timestep])
+        let x0 = predictOriginal(v: modelOutput, sample: sample, timestep: timestep)
         let (a, b) = coefficients(timestep: timestep, prevTimestep: prevTimestep(timestep, steps: steps))
         let fa = Float(a), fb = Float(b)
         var out = [Float](repeating: 0, count: sample.count)
@@ -37,8 +36,7 @@ public struct CogVideoXDDIMScheduler: Scheduler {
 
     /// The same step in Float64 (used to check the schedule against diffusers at 1e-10).
     public func stepDouble(modelOutput: [Double], timestep: Int, sample: [Double], steps: Int) -> (prevSample: [Double], predOriginal: [Double]) {
-        let at = alphasCumprod[timestep]
-        let x0 = zip(sample, modelOutput).map { at.squareRoot() * $0 - (1 - at).squareRoot() * $1 }
+        let x0 = predictOriginal(v: modelOutput, sample: sample, timestep: timestep)
         let (a, b) = coefficients(timestep: timestep, prevTimestep: prevTimestep(timestep, steps: steps))
         return (zip(sample, x0).map { a * $0 + b * $1 }, x0)
     }

@@ -7,6 +7,7 @@ public struct CogVideoXDPMScheduler: Scheduler {
     public let schedule: NoiseSchedule
     public let alphasCumprod: [Double]
     public var isStochastic: Bool { true }
+    public var customTimesteps: [Int]? = nil
     /// The previous step's x0 and timestep (multistep history).
     var oldPredOriginal: [Double]? = nil
     var timestepBack: Int? = nil
@@ -16,7 +17,7 @@ public struct CogVideoXDPMScheduler: Scheduler {
         self.alphasCumprod = schedule.alphasCumprod()
     }
 
-    public func timesteps(steps: Int) -> [Int] { schedule.trailingTimesteps(steps) }
+    public func timesteps(steps: Int) -> [Int] { customTimesteps ?? schedule.trailingTimesteps(steps) }
     public mutating func reset() { oldPredOriginal = nil; timestepBack = nil }
 
     static func lambda(_ a: Double) -> Double { Foundation.log((a / (1 - a)).squareRoot()) }
@@ -32,10 +33,10 @@ public struct CogVideoXDPMScheduler: Scheduler {
     /// The step in Float64; `noise` is the variance noise for this step.
     public mutating func stepDouble(modelOutput: [Double], timestep: Int, sample: [Double], steps: Int,
                                     noise: [Double]) -> (prevSample: [Double], predOriginal: [Double]) {
-        let prevT = timestep - schedule.numTrainTimesteps / steps
+        let prevT = prevTimestep(timestep, steps: steps)
         let at = alphasCumprod[timestep]
         let ap = prevT >= 0 ? alphasCumprod[prevT] : 1.0
-        let x0 = zip(sample, modelOutput).map { at.squareRoot() * $0 - (1 - at).squareRoot() * $1 }
+        let x0 = predictOriginal(v: modelOutput, sample: sample, timestep: timestep)
         let lam = Self.lambda(at), lamNext = Self.lambda(ap)
         let h = lamNext - lam
         let m1 = ((1 - ap) / (1 - at)).squareRoot() * Foundation.exp(-h)

@@ -31,7 +31,14 @@ public struct Sampler {
                                   progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
         guard steps >= 1 else { throw ModelError.badInput("the number of sampling steps must be at least 1, got \(steps)") }
         guard steps <= 1000 else { throw ModelError.badInput("at most 1000 sampling steps, got \(steps)") }
-        let ts = customTimesteps ?? scheduler.timesteps(steps: steps)
+        if let custom = customTimesteps {
+            guard custom.count == steps else {
+                throw ModelError.badInput("a timestep grid of \(custom.count) entries for \(steps) sampling steps")
+            }
+            scheduler.setTimesteps(custom)
+        }
+        defer { if customTimesteps != nil { scheduler.setTimesteps(nil) } }
+        let ts = scheduler.timesteps(steps: steps)
         scheduler.reset()
         let cfg = usesCFG(hasNegative: negative != nil)
         var x = latents
@@ -55,24 +62,9 @@ public struct Sampler {
                                       timesteps: [Float](repeating: Float(t), count: b), timeEmbeddingOffset: offset2)
             }
             let noise = scheduler.isStochastic ? rng.normal(x.count) : nil
-            if let custom = customTimesteps {
-                // An explicit grid steps to the next listed timestep (x0 after the last).
-                let next = i + 1 < custom.count ? custom[i + 1] : -1
-                x = ddimStep(scheduler.alphasCumprod, v: v, x: x, t: t, prev: next)
-            } else {
-                x = scheduler.step(modelOutput: v, timestep: t, sample: x, steps: steps, noise: noise).prevSample
-            }
+            x = scheduler.step(modelOutput: v, timestep: t, sample: x, steps: steps, noise: noise).prevSample
             progress?(i + 1, ts.count)
         }
         return x
-    }
-
-    /// DDIM (η = 0) from t to `prev` (−1 means ᾱ_prev = 1, i.e. return x0).
-    func ddimStep(_ acp: [Double], v: [Float], x: [Float], t: Int, prev: Int) -> [Float] {
-        let at = acp[t], ap = prev >= 0 ? acp[prev] : 1.0
-        let x0 = predictOriginal(v: v, sample: x, alphaCumprod: at)
-        let a = ((1 - ap) / (1 - at)).squareRoot(), bcoef = ap.squareRoot() - at.squareRoot() * a
-        let fa = Float(a), fb = Float(bcoef)
-        return (0..<x.count).map { fa * x[$0] + fb * x0[$0] }
     }
 }

@@ -3,10 +3,19 @@ import TensorCore
 
 /// A diffusion sampler's step rule over a 1000-step training schedule (diffusers' scheduler
 /// interface, reduced to what CogVideoX uses: v-prediction and "trailing" spacing).
+///
+/// The scheduler owns the noise maths: the forward process (`addNoise`), the v target (`velocity`)
+/// and the x0 / ε read off a v-prediction (`predictOriginal`, `predictEpsilon`), as diffusers'
+/// `add_noise`, `get_velocity` and `step` do. Training and sampling code call these; nothing else
+/// writes √ᾱ·x − √(1−ᾱ)·v by hand.
 public protocol Scheduler: Sendable {
     /// ᾱ_t for t in 0..<1000, in Float64.
     var alphasCumprod: [Double] { get }
-    /// The timesteps of an `steps`-step run, noisiest first.
+    /// An explicit timestep grid, noisiest first (diffusers' `set_timesteps(timesteps=...)`): a TDM
+    /// student's shifted grid. Nil uses the scheduler's own spacing. With a grid, each step goes to the
+    /// next listed timestep, and the last one to x0 (ᾱ_prev = 1).
+    var customTimesteps: [Int]? { get set }
+    /// The timesteps of a `steps`-step run, noisiest first (the custom grid when one is set).
     func timesteps(steps: Int) -> [Int]
     /// Forgets multistep history before a new run.
     mutating func reset()
@@ -17,6 +26,91 @@ public protocol Scheduler: Sendable {
                        noise: [Float]?) -> (prevSample: [Float], predOriginal: [Float])
     /// Whether `step` needs noise.
     var isStochastic: Bool { get }
+}
+
+extension Scheduler {
+    /// Sets (or, with nil, clears) an explicit timestep grid.
+    public mutating func setTimesteps(_ grid: [Int]?) { customTimesteps = grid }
+
+    /// The timestep the step from `t` goes to: the next grid entry with a custom grid, else
+    /// t − 1000/N (integer division, as diffusers computes it). −1 means ᾱ_prev = 1 (x0).
+    public func prevTimestep(_ t: Int, steps: Int) -> Int {
+        if let grid = customTimesteps {
+            guard let i = grid.firstIndex(of: t), i + 1 < grid.count else { return -1 }
+            return grid[i + 1]
+        }
+        return t - alphasCumprod.count / steps
+    }
+
+    /// √ᾱ_t in Float32, 1 for t < 0 (the clean end).
+    @inlinable public func alpha(_ t: Int) -> Float { coefficients(t, as: Float.self).alpha }
+    /// √(1−ᾱ_t) in Float32, 0 for t < 0.
+    @inlinable public func sigma(_ t: Int) -> Float { coefficients(t, as: Float.self).sigma }
+    /// ᾱ_t / (1 − ᾱ_t).
+    public func snr(_ t: Int) -> Double { alphasCumprod[t] / (1 - alphasCumprod[t]) }
+
+    // Every function below works per sample: `timesteps` holds one timestep per sample and the arrays
+    // hold `timesteps.count` equal slices, one per sample, in order. They work in Float32 (training and
+    // sampling) and Float64 (the reference checks against diffusers at 1e-10).
+
+    /// (√ᾱ_t, √(1−ᾱ_t)) in T; (1, 0) for t < 0.
+    @inlinable public func coefficients<T: BinaryFloatingPoint>(_ t: Int, as: T.Type = T.self) -> (alpha: T, sigma: T) {
+        t < 0 ? (1, 0) : (T(alphasCumprod[t].squareRoot()), T((1 - alphasCumprod[t]).squareRoot()))
+    }
+
+    /// diffusers `add_noise`: x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε.
+    @inlinable public func addNoise<T: BinaryFloatingPoint>(original: [T], noise: [T], timesteps: [Int]) -> [T] {
+        perSample(original, noise, timesteps) { a, s, x0, n in a * x0 + s * n }
+    }
+
+    /// diffusers `get_velocity`: the v target √ᾱ_t·ε − √(1−ᾱ_t)·x0.
+    @inlinable public func velocity<T: BinaryFloatingPoint>(original: [T], noise: [T], timesteps: [Int]) -> [T] {
+        perSample(original, noise, timesteps) { a, s, x0, n in a * n - s * x0 }
+    }
+
+    /// x0 from a v-prediction at x_t: √ᾱ_t·x_t − √(1−ᾱ_t)·v.
+    @inlinable public func predictOriginal<T: BinaryFloatingPoint>(v: [T], sample: [T], timesteps: [Int]) -> [T] {
+        perSample(sample, v, timesteps) { a, s, x, v in a * x - s * v }
+    }
+
+    /// ε from a v-prediction at x_t: √(1−ᾱ_t)·x_t + √ᾱ_t·v.
+    @inlinable public func predictEpsilon<T: BinaryFloatingPoint>(v: [T], sample: [T], timesteps: [Int]) -> [T] {
+        perSample(sample, v, timesteps) { a, s, x, v in s * x + a * v }
+    }
+
+    /// The same four, at one timestep for the whole array.
+    @inlinable public func addNoise<T: BinaryFloatingPoint>(original: [T], noise: [T], timestep t: Int) -> [T] {
+        addNoise(original: original, noise: noise, timesteps: [t])
+    }
+    @inlinable public func velocity<T: BinaryFloatingPoint>(original: [T], noise: [T], timestep t: Int) -> [T] {
+        velocity(original: original, noise: noise, timesteps: [t])
+    }
+    @inlinable public func predictOriginal<T: BinaryFloatingPoint>(v: [T], sample: [T], timestep t: Int) -> [T] {
+        predictOriginal(v: v, sample: sample, timesteps: [t])
+    }
+    @inlinable public func predictEpsilon<T: BinaryFloatingPoint>(v: [T], sample: [T], timestep t: Int) -> [T] {
+        predictEpsilon(v: v, sample: sample, timesteps: [t])
+    }
+
+    /// out[i] = f(√ᾱ, √(1−ᾱ), x[i], y[i]) with the coefficients of sample i / (count / B).
+    @inlinable
+    func perSample<T: BinaryFloatingPoint>(_ x: [T], _ y: [T], _ timesteps: [Int], _ f: (T, T, T, T) -> T) -> [T] {
+        precondition(x.count == y.count && !timesteps.isEmpty && x.count % timesteps.count == 0,
+                     "noise maths: \(x.count) and \(y.count) values for \(timesteps.count) samples")
+        let per = x.count / timesteps.count
+        var out = [T](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeBufferPointer { yp in
+                out.withUnsafeMutableBufferPointer { op in
+                    for (b, t) in timesteps.enumerated() {
+                        let (a, s) = coefficients(t, as: T.self)
+                        for i in (b * per)..<((b + 1) * per) { op[i] = f(a, s, xp[i], yp[i]) }
+                    }
+                }
+            }
+        }
+        return out
+    }
 }
 
 /// The noise schedule of CogVideoX (diffusers `scheduling_ddim_cogvideox.py` `__init__`): scaled-linear
@@ -61,13 +155,4 @@ public struct NoiseSchedule: Sendable, Equatable, Codable {
         let ratio = Double(numTrainTimesteps) / Double(steps)
         return (0..<steps).map { i in Int((Double(numTrainTimesteps) - Double(i) * ratio).rounded(.toNearestOrEven)) - 1 }
     }
-}
-
-/// x0 from a v-prediction: √ᾱ·x − √(1−ᾱ)·v.
-@inlinable
-public func predictOriginal(v: [Float], sample: [Float], alphaCumprod: Double) -> [Float] {
-    let a = Float(alphaCumprod.squareRoot()), s = Float((1 - alphaCumprod).squareRoot())
-    var out = [Float](repeating: 0, count: v.count)
-    for i in 0..<v.count { out[i] = a * sample[i] - s * v[i] }
-    return out
 }

@@ -18,6 +18,13 @@ public struct RGBVideo: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// Floats in [0, 1], laid out as `pixels` (a renderer's or a decoder's output), to 8 bits: each
+    /// value times 255, rounded to nearest, clamped to 0...255.
+    public init(floats: [Float], width: Int, height: Int, fps: Double) {
+        self.init(width: width, height: height, fps: fps,
+                  pixels: floats.map { UInt8(min(255, max(0, ($0 * 255).rounded()))) })
+    }
+
     /// Bytes in one frame.
     public var frameSize: Int { width * height * 3 }
     public var frameCount: Int { pixels.count / frameSize }

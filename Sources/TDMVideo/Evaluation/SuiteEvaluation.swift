@@ -1,7 +1,9 @@
+import AtomicFiles
 import Foundation
-import ShapeWorld
 import TensorCore
 import VBenchLite
+import VideoCommon
+import VideoInference
 import VideoIO
 
 /// Samples a prompt suite with a model package and scores the clips with VBenchLite: the report
@@ -27,7 +29,7 @@ public enum SuiteEvaluation {
         for e in suite {
             for i in 0..<seeds {
                 let px = try pipe.render(prompt: e.promptEn, seed: UInt64(i), options: o)
-                let clip = WorldRenderer.toVideo(px, width: v.width, height: v.height, fps: v.fps)
+                let clip = RGBVideo(floats: px, width: v.width, height: v.height, fps: v.fps)
                 videos.append(("\(e.promptEn)-\(i).mp4", try asDelivered(clip, scratch: scratch), e))
                 progress?(videos.count, total)
             }
@@ -44,6 +46,12 @@ public enum SuiteEvaluation {
 
     /// Writes a report's JSON atomically.
     public static func write(_ r: ScoreReport, to url: URL) throws {
-        try AtomicFile.write(try r.jsonData(), to: url) { CheckpointError(path: url.path, message: $0) }
+        try AtomicFile.write(try r.jsonData(), to: url)
+    }
+
+    /// The evaluator a distillation run is handed: the student on the held-out suite (reported) and on
+    /// the validation suite (chooses with `keep_best`), `seeds` seeds per prompt.
+    public static func studentEvaluator(heldOut: [PromptEntry], validation: [PromptEntry], seeds: Int) -> StudentEvaluator {
+        { pkg in (try run(pkg, suite: heldOut, seeds: seeds), try run(pkg, suite: validation, seeds: seeds)) }
     }
 }
