@@ -52,13 +52,14 @@ let package = Package(
                                          "VideoCommon", "AtomicFiles",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/tdm-video"),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "AtomicFiles"]),
         .testTarget(name: "VideoModelTests", dependencies: ["VideoModel", "TensorCore"]),
         .testTarget(name: "ShapeWorldTests", dependencies: ["ShapeWorld", "VBenchLite", "VideoIO", "VideoCommon"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "VideoCommon"]),
         .testTarget(name: "VBenchLiteTests", dependencies: ["VBenchLite", "VideoIO", "VideoCommon"]),
         .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon"]),
-        .testTarget(name: "CLITests", dependencies: ["TensorCore"]),
+        // Every test that runs the `tdm-video` binary lives here (the binary of the configuration under test).
+        .testTarget(name: "CLITests", dependencies: ["TensorCore", "ShapeWorld", "VBenchLite", "VideoCommon"]),
     ],
     swiftLanguageModes: [.v6]
 )

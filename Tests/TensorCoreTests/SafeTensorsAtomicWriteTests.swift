@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Testing
 @testable import TensorCore
@@ -50,8 +51,8 @@ import Testing
         #expect(try listing(directory).isEmpty)
     }
 
-    @Test func failureAfterTheTemporaryFileRemovesIt() throws {
-        // The target is a non-empty directory, so the final rename fails after all data has been written.
+    @Test func targetThatIsADirectoryIsRefusedUntouched() throws {
+        // The target is a non-empty directory: refused before anything is written, named, and left as it was.
         let directory = try makeDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("model.safetensors")
@@ -60,13 +61,31 @@ import Testing
         let tensors = try sample(1)
         do {
             try SafeTensorsFile.write(tensors, to: url)
-            Issue.record("renamed over a non-empty directory")
+            Issue.record("wrote over a non-empty directory")
         } catch {
             #expect(error.description.contains("model.safetensors"))
-            #expect(error.description.contains("rename"))
+            #expect(error.description.contains("is a directory"))
         }
         #expect(try listing(directory) == ["model.safetensors"])
         #expect(try listing(url) == ["occupant"])
+    }
+
+    @Test func failureAfterTheTemporaryFileRemovesIt() throws {
+        // The producer fails after part of the file was written: the temporary file is removed, the old
+        // file stays, and the producer's own error comes through.
+        struct Interrupted: Error {}
+        let directory = try makeDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("model.safetensors")
+        try Data("old".utf8).write(to: url)
+        #expect(throws: Interrupted.self) {
+            try AtomicFile.write(to: url) { sink in
+                try [UInt8](repeating: 7, count: 1 << 16).withUnsafeBytes { try sink($0) }
+                throw Interrupted()
+            }
+        }
+        #expect(try listing(directory) == ["model.safetensors"])
+        #expect(try Data(contentsOf: url) == Data("old".utf8))
     }
 
     @Test func refusedInputLeavesTheOldFileIntact() throws {
