@@ -5,6 +5,9 @@ import TensorCore
 /// tile), so one model can serve several runs.
 final class ConvCacheState {
     var slots: [FrameTensor?]
+    /// False for the last frame batch: each conv then frees its slot after reading it instead of
+    /// storing caches nobody will read (the last batch runs with less memory).
+    var storeNext = true
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 }
 
@@ -34,7 +37,9 @@ struct CausalConv3d {
         let g = ConvGeometry(inHeight: x.height, inWidth: x.width, padTop: (conv.kh - 1) / 2, padLeft: (conv.kw - 1) / 2,
                              outHeight: x.height, outWidth: x.width)
         conv.apply(inputs: inputs, geometry: g, outputs: (0..<x.frames).map { out.frame($0) })
-        if ctx > 0 {
+        if ctx > 0 && !cache.storeNext {
+            cache.slots[slot] = nil
+        } else if ctx > 0 {
             let next = FrameTensor(channels: x.channels, frames: ctx, height: x.height, width: x.width)
             for i in 0..<ctx {
                 next.frame(i).update(from: inputs[inputs.count - ctx + i], count: x.frameSize)

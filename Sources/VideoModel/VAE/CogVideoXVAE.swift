@@ -99,7 +99,9 @@ public final class CogVideoXVAE: @unchecked Sendable {
     func decodeFrames(_ z: Tensor, sample b: Int, rows: Range<Int>, cols: Range<Int>, observe: VAEObserver?,
                       _ body: (FrameTensor) -> Void) {
         let cache = ConvCacheState(count: cacheSlots)
-        for batch in Self.frameBatches(frames: z.shape[2], size: latentFrameBatchSize) {
+        let batches = Self.frameBatches(frames: z.shape[2], size: latentFrameBatchSize)
+        for (k, batch) in batches.enumerated() {
+            cache.storeNext = k < batches.count - 1
             let chunk = FrameTensor.fromBCTHW(z, sample: b, frames: batch, rows: rows, columns: cols)
             body(decoder.forward(chunk, cache: cache, observe: observe))
         }
@@ -160,7 +162,8 @@ public final class CogVideoXVAE: @unchecked Sendable {
         for b in 0..<B {
             let cache = ConvCacheState(count: cacheSlots)
             var t0 = 0
-            for batch in batches {
+            for (k, batch) in batches.enumerated() {
+                cache.storeNext = k < batches.count - 1
                 let chunk = FrameTensor.fromBCTHW(x, sample: b, frames: batch, rows: 0..<H, columns: 0..<W)
                 let moments = encoder.forward(chunk, cache: cache, observe: observe)
                 let plane = moments.plane
