@@ -89,6 +89,16 @@ import Testing
         #expect(compareTensors(plain.data, out.data).maxAbs > 0.5)
     }
 
+    /// The pipeline's last stage on the tiny pipeline's final latents reproduces its frames (1e-4 absolute).
+    @Test(arguments: [4, 8]) func pipelineFramesFromFinalLatents(steps: Int) throws {
+        let vae = try CogVideoXVAE.load(directory: Fixtures.url("cogvideox-pipeline-tiny/vae"))
+        let ref = try Fixtures.file("cogvideox-pipeline-tiny/reference.safetensors")
+        let frames = try vae.decodePipelineLatents(Self.tensor(ref, "steps\(steps).latents"))
+        let want = try Self.tensor(ref, "steps\(steps).frames")
+        #expect(frames.shape == want.shape)
+        #expect(compareTensors(frames.data, want.data).maxAbs <= 1e-4)
+    }
+
     /// The comparison bites: a small change to one decoder weight puts the output out of tolerance.
     @Test func aPerturbedWeightFails() throws {
         let file = try Fixtures.file("\(Self.folder)/diffusion_pytorch_model.safetensors")

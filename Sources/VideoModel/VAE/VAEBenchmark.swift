@@ -17,6 +17,19 @@ public enum ProcessMemory {
         return true
     }
 
+    /// CPU seconds used by all threads of the process so far.
+    public static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// The 1-minute load average (/proc/loadavg), or nil.
+    public static func loadAverage() -> Double? {
+        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
+        return s.split(separator: " ").first.flatMap { Double($0) }
+    }
+
     private static func statusField(_ key: String) -> Int? {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in s.split(separator: "\n") where line.hasPrefix(key) {
@@ -84,6 +97,13 @@ public struct VAEDecodeBenchmark: Sendable, Codable {
     /// Whether VmHWM could be reset before the decode (otherwise it is the whole process's peak).
     public var peakResetBeforeDecode: Bool
     public var residentBytesBeforeDecode: Int?
+    /// CPU seconds the process spent in the decode (all threads): unlike wall time, it does not grow
+    /// when other jobs share the cores.
+    public var decodeCPUSeconds: Double
+    /// The machine's 1-minute load average before and after the decode (a shared machine shows here).
+    public var loadAverageBefore: Double?
+    public var loadAverageAfter: Double?
+    public var blasCore: String
     /// Reference conv FLOPs of this decode and the rate achieved.
     public var decodeFLOPs: Double
     public var gflopsPerSecond: Double
@@ -93,17 +113,21 @@ public struct VAEDecodeBenchmark: Sendable, Codable {
     public var fullClipFrames: Int
     public var fullClipFLOPs: Double
     public var fullClipSecondsEstimate: Double
+    public var fullClipCPUSecondsEstimate: Double
     public var threads: Int
 
     public var summary: String {
         func gb(_ b: Int?) -> String { b.map { String(format: "%.2f GB", Double($0) / 1e9) } ?? "n/a" }
         return """
-        VAE decode \(latentShape) -> \(outputShape): \(String(format: "%.1f", decodeSeconds)) s, \
-        \(String(format: "%.3g", decodeFLOPs)) FLOPs (\(String(format: "%.1f", gflopsPerSecond)) GFLOP/s, \(threads) threads), \
+        VAE decode \(latentShape) -> \(outputShape): \(String(format: "%.1f", decodeSeconds)) s wall, \
+        \(String(format: "%.1f", decodeCPUSeconds)) CPU s, \(String(format: "%.3g", decodeFLOPs)) FLOPs \
+        (\(String(format: "%.1f", gflopsPerSecond)) GFLOP/s wall, \(String(format: "%.1f", decodeFLOPs / decodeCPUSeconds / 1e9)) per CPU s; \
+        \(threads) threads, OpenBLAS \(blasCore), load \(loadAverageBefore.map { String(format: "%.1f", $0) } ?? "?") -> \
+        \(loadAverageAfter.map { String(format: "%.1f", $0) } ?? "?")), \
         peak RSS \(gb(peakResidentBytes))\(peakResetBeforeDecode ? "" : " (process peak)"), RSS before \(gb(residentBytesBeforeDecode)); \
         \(parameterCount) parameters built in \(String(format: "%.1f", buildSeconds)) s; \
         full clip \(fullClipLatentFrames) -> \(fullClipFrames) frames: \(String(format: "%.3g", fullClipFLOPs)) FLOPs, \
-        ~\(String(format: "%.0f", fullClipSecondsEstimate)) s at the measured rate
+        ~\(String(format: "%.0f", fullClipSecondsEstimate)) s wall / \(String(format: "%.0f", fullClipCPUSecondsEstimate)) CPU s at the measured rates
         """
     }
 }
@@ -127,8 +151,11 @@ extension CogVideoXVAE {
         let z = try Tensor(shape: shape, data: rng.normal(shape.reduce(1, *)))
         let reset = ProcessMemory.resetPeak()
         let before = ProcessMemory.residentBytes()
+        let load0 = ProcessMemory.loadAverage()
         var out: Tensor!
+        let cpu0 = ProcessMemory.processCPUSeconds()
         let elapsed = try clock.measure { out = try vae.decode(z) }
+        let cpu = ProcessMemory.processCPUSeconds() - cpu0
         let peak = ProcessMemory.peakResidentBytes()
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         let flops = vae.decodeFLOPs(latentFrames: latentFrames, height: latentHeight, width: latentWidth)
@@ -138,8 +165,11 @@ extension CogVideoXVAE {
         return VAEDecodeBenchmark(
             latentShape: shape, outputShape: out.shape, parameterCount: vae.parameterCount,
             buildSeconds: seconds(build), decodeSeconds: secs, peakResidentBytes: peak, peakResetBeforeDecode: reset,
-            residentBytesBeforeDecode: before, decodeFLOPs: flops, gflopsPerSecond: flops / secs / 1e9,
+            residentBytesBeforeDecode: before, decodeCPUSeconds: cpu, loadAverageBefore: load0,
+            loadAverageAfter: ProcessMemory.loadAverage(), blasCore: Compute.blasCore,
+            decodeFLOPs: flops, gflopsPerSecond: flops / secs / 1e9,
             fullClipLatentFrames: fullLatent, fullClipFrames: vae.decodedFrames(latentFrames: fullLatent),
-            fullClipFLOPs: fullFLOPs, fullClipSecondsEstimate: secs * fullFLOPs / flops, threads: Compute.threads)
+            fullClipFLOPs: fullFLOPs, fullClipSecondsEstimate: secs * fullFLOPs / flops,
+            fullClipCPUSecondsEstimate: cpu * fullFLOPs / flops, threads: Compute.threads)
     }
 }
