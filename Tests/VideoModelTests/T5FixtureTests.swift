@@ -159,3 +159,30 @@ import Testing
         #expect(throws: ModelError.self) { try T5EncoderModel.load(directory: Fixtures.url("t5-tokenizer-tiny")) }
     }
 }
+
+/// The random full-size builder and the bench, at a tiny size in the normal run; at T5-XXL size only when
+/// `TDM_BENCH_T5_XXL=1` (9.5 GB of bf16 weights, about a minute on 2 cores; see docs/results.md).
+@Suite("T5 encoder bench") struct T5EncoderBenchTests {
+    @Test func randomEncoderIsSeededAndFinite() throws {
+        let config = T5Config(vocabSize: 50, dModel: 16, dKV: 4, numHeads: 2, dFF: 24, numLayers: 2)
+        let a = try T5EncoderBench.run(config: config, tokens: 9, batch: 2, repeats: 2, seed: 5)
+        #expect(a.parameterCount == 50 * 16 + 2 * (16 + 3 * 8 * 16 + 16 * 8 + 16 + 3 * 24 * 16) + 32 * 2 + 16)
+        #expect(a.storedBytes == 2 * a.parameterCount)
+        #expect(a.outputMaxAbs.isFinite && a.outputMaxAbs > 0 && a.forwardSeconds.count == 2)
+        let m1 = try T5EncoderModel.randomlyInitialized(config: config, seed: 5)
+        let m2 = try T5EncoderModel.randomlyInitialized(config: config, seed: 5)
+        let m3 = try T5EncoderModel.randomlyInitialized(config: config, seed: 6)
+        let ids = [1, 2, 3, 4, 0, 0]
+        #expect(try m1.forward(inputIds: ids, batch: 1) == m2.forward(inputIds: ids, batch: 1))
+        #expect(try m1.forward(inputIds: ids, batch: 1) != m3.forward(inputIds: ids, batch: 1))
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TDM_BENCH_T5_XXL"] == "1"))
+    func t5XXLForward() throws {
+        let repeats = Int(ProcessInfo.processInfo.environment["TDM_BENCH_REPEATS"] ?? "") ?? 3
+        let report = try T5EncoderBench.run(repeats: repeats)
+        print(report.summary)
+        #expect(report.parameterCount == 4_762_310_656)
+        #expect(report.outputMaxAbs.isFinite)
+    }
+}
