@@ -169,6 +169,9 @@ import Testing
         #expect(a.parameterCount == 50 * 16 + 2 * (16 + 3 * 8 * 16 + 16 * 8 + 16 + 3 * 24 * 16) + 32 * 2 + 16)
         #expect(a.storedBytes == 2 * a.parameterCount)
         #expect(a.outputMaxAbs.isFinite && a.outputMaxAbs > 0 && a.forwardSeconds.count == 2)
+        #if os(Linux)
+        #expect((a.peakResidentBytes ?? 0) > 1 << 20 && (a.residentAfterBuildBytes ?? 0) > 1 << 20)
+        #endif
         let m1 = try T5EncoderModel.randomlyInitialized(config: config, seed: 5)
         let m2 = try T5EncoderModel.randomlyInitialized(config: config, seed: 5)
         let m3 = try T5EncoderModel.randomlyInitialized(config: config, seed: 6)
