@@ -16,6 +16,17 @@ import Testing
         return compareTensors(ours, r).relErr
     }
 
+    /// The check `tdm-video verify` runs: every line passes; the figures are printed for docs/results.md.
+    @Test func referenceCheckPasses() throws {
+        let model = try T5EncoderModel.load(directory: Fixtures.url(Self.folder))
+        let lines = try T5ReferenceCheck.run(model: model, reference: Self.reference(), source: Self.folder)
+        #expect(lines.count == 8)
+        for l in lines {
+            print("T5 \(l.name): rel_err \(l.relErr)")
+            #expect(l.passed, "\(l.name) rel_err \(l.relErr)")
+        }
+    }
+
     @Test func bucketsMatchExactly() throws {
         let ref = try Self.reference()
         let model = try T5EncoderModel.load(directory: Fixtures.url(Self.folder))
@@ -187,5 +198,24 @@ import Testing
         print(report.summary)
         #expect(report.parameterCount == 4_762_310_656)
         #expect(report.outputMaxAbs.isFinite)
+    }
+}
+
+/// Prompt to embeddings through the pipeline folder, as `CogVideoXPipeline` encodes its prompts.
+@Suite("T5 prompt encoder vs the pipeline fixture") struct T5PromptEncoderTests {
+    @Test func pipelinePromptEmbeddingsMatch() throws {
+        let ref = try Fixtures.file("cogvideox-pipeline-tiny/reference.safetensors")
+        let prompts = try JSONDecoder().decode([String].self, from: Data(ref.metadata["prompts"]!.utf8))
+        let encoder = try T5PromptEncoder.load(pipelineFolder: Fixtures.url("cogvideox-pipeline-tiny"), textLength: 16)
+        #expect(encoder.embedDim == 32 && encoder.textLength == 16)
+        #expect(prompts.flatMap { encoder.inputIds($0) }.map(Int64.init) == ref["text.input_ids"]!.int64s())
+        #expect(Array(repeating: encoder.inputIds(""), count: 2).flatMap { $0 }.map(Int64.init) == ref["text.negative_input_ids"]!.int64s())
+        let embeds = encoder.encode(prompts)
+        let e = compareTensors(embeds, ref["prompt_embeds"]!.floats()).relErr
+        #expect(e <= 1e-4, "prompt_embeds rel_err \(e)")
+        let negative = encoder.encode(["", ""])
+        let n = compareTensors(negative, ref["negative_prompt_embeds"]!.floats()).relErr
+        #expect(n <= 1e-4, "negative_prompt_embeds rel_err \(n)")
+        print("T5 pipeline prompt_embeds rel_err \(e), negative_prompt_embeds \(n)")
     }
 }

@@ -53,6 +53,12 @@ import TensorCore
         #expect(failures == 0)
     }
 
+    @Test func referenceCheckPasses() throws {
+        let result = try TokenizerReferenceCheck.run(tokenizer: T5Tokenizer.load(directory: Self.folder),
+                                                     reference: Self.folder.appendingPathComponent("reference.json"))
+        #expect(result.cases == 31 && result.passed, "\(result.mismatches)")
+    }
+
     /// The pipeline's folder holds only spiece.model and tokenizer_config.json; spiece.model alone gives the
     /// same ids.
     @Test func spieceAloneAndPipelineFolderAgree() throws {

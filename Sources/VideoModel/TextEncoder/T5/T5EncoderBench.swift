@@ -89,6 +89,9 @@ public enum T5EncoderBench {
         public var buildSeconds: Double
         /// Seconds of each timed forward pass, in order.
         public var forwardSeconds: [Double]
+        /// CPU seconds (user + system, all threads) the process spent in each forward pass: with the machine
+        /// shared, wall time / CPU time shows how much of the cores the run actually had.
+        public var forwardCPUSeconds: [Double]
         /// Peak resident set of the whole process after the forward passes (VmHWM), if the OS reports it.
         public var peakResidentBytes: Int?
         /// Resident set once the weights were built, before the first forward.
@@ -103,10 +106,11 @@ public enum T5EncoderBench {
 
         public var summary: String {
             let gib = { (b: Int?) in b.map { String(format: "%.2f GiB", Double($0) / 1_073_741_824) } ?? "n/a" }
-            return String(format: "T5 encoder d_model %d, %d layers, %d heads x %d, d_ff %d: %.3f B parameters, %@ stored as %@; build %.1f s; %d x %d-token forward: median %.2f s (%@); peak RSS %@ (after build %@); max |out| %.3g",
+            let list = { (v: [Double]) in v.map { String(format: "%.2f", $0) }.joined(separator: ", ") }
+            return String(format: "T5 encoder d_model %d, %d layers, %d heads x %d, d_ff %d: %.3f B parameters, %@ stored as %@; build %.1f s; %d x %d-token forward: median %.2f s wall (%@), CPU s per forward (%@); peak RSS %@ (after build %@); max |out| %.3g",
                           config.dModel, config.numLayers, config.numHeads, config.dKV, config.dFF,
                           Double(parameterCount) / 1e9, gib(storedBytes), dtype.rawValue, buildSeconds, batch, tokens,
-                          medianForwardSeconds, forwardSeconds.map { String(format: "%.2f", $0) }.joined(separator: ", "),
+                          medianForwardSeconds, list(forwardSeconds), list(forwardCPUSeconds),
                           gib(peakResidentBytes), gib(residentAfterBuildBytes), outputMaxAbs)
         }
     }
@@ -123,18 +127,32 @@ public enum T5EncoderBench {
         let afterBuild = ProcessMemory.residentBytes()
         var rng = RNG(seed: seed)
         let ids = (0..<(batch * tokens)).map { _ in Int(rng.next() % UInt64(config.vocabSize)) }
-        var times: [Double] = []
+        var times: [Double] = [], cpu: [Double] = []
         var maxAbs: Float = 0
         for _ in 0..<max(repeats, 1) {
-            let t0 = clock.now
+            let t0 = clock.now, c0 = processCPUSeconds()
             let out = try model.forward(inputIds: ids, batch: batch)
             times.append(seconds(clock.now - t0))
+            cpu.append(processCPUSeconds() - c0)
             maxAbs = out.reduce(0) { max($0, abs($1)) }
         }
         return Report(config: config, dtype: dtype, tokens: tokens, batch: batch, parameterCount: model.parameterCount,
-                      storedBytes: model.storedBytes, buildSeconds: buildSeconds, forwardSeconds: times,
+                      storedBytes: model.storedBytes, buildSeconds: buildSeconds, forwardSeconds: times, forwardCPUSeconds: cpu,
                       peakResidentBytes: ProcessMemory.peakResidentBytes(), residentAfterBuildBytes: afterBuild,
                       outputMaxAbs: maxAbs)
+    }
+
+    /// User + system CPU time of the whole process (`getrusage(RUSAGE_SELF)`).
+    public static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        let who = RUSAGE_SELF.rawValue
+        #else
+        let who = RUSAGE_SELF
+        #endif
+        guard getrusage(who, &usage) == 0 else { return .nan }
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     static func seconds(_ d: Duration) -> Double {
