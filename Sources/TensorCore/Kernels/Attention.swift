@@ -31,7 +31,7 @@ public enum Attention {
         }
     }
 
-    /// Backward of one head. Writes dq; ACCUMULATES into dk and dv (zero them first).
+    /// Backward of one head. Writes dq, dk and dv (the first tile writes, later tiles accumulate).
     /// scratch: at least 2·tileRows(seq)·seq + seq floats.
     public static func backwardHead(dq: UnsafeMutablePointer<Float>, lddq: Int,
                                     dk: UnsafeMutablePointer<Float>, lddk: Int,
@@ -53,9 +53,10 @@ public enum Attention {
                 let s = p + i * seq, l = lse[t0 + i]
                 FastMath.expShifted(s, seq, by: l)
             }
+            let beta: Float = t0 == 0 ? 0 : 1
             // dV += Pᵀ·dO_tile
             sgemm(transA: true, m: seq, n: headDim, k: rows, a: p, lda: seq, b: dout + t0 * lddo, ldb: lddo,
-                  beta: 1, c: dv, ldc: lddv)
+                  beta: beta, c: dv, ldc: lddv)
             // dP = dO_tile·Vᵀ, then dS = P∘(dP − D)
             sgemm(transB: true, m: rows, n: seq, k: headDim, a: dout + t0 * lddo, lda: lddo, b: v, ldb: ldv,
                   beta: 0, c: dp, ldc: seq)
@@ -73,7 +74,7 @@ public enum Attention {
             sgemm(m: rows, n: headDim, k: seq, alpha: scale, a: dp, lda: seq, b: k, ldb: ldk,
                   beta: 0, c: dq + t0 * lddq, ldc: lddq)
             sgemm(transA: true, m: seq, n: headDim, k: rows, alpha: scale, a: dp, lda: seq,
-                  b: q + t0 * ldq, ldb: ldq, beta: 1, c: dk, ldc: lddk)
+                  b: q + t0 * ldq, ldb: ldq, beta: beta, c: dk, ldc: lddk)
             t0 += rows
         }
     }
@@ -83,8 +84,9 @@ public enum Attention {
     static func softmaxRow(_ s: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         typealias V = FastMath.V
         var vmax = V(repeating: -.infinity), j = 0
-        while j + 8 <= n { vmax = pointwiseMax(vmax, FastMath.load(s + j)); j += 8 }
-        var mx = vmax.max()
+        while j + 8 <= n { let v = FastMath.load(s + j); vmax.replace(with: v, where: v .> vmax); j += 8 }
+        var mx = vmax[0]
+        for lane in 1..<8 { mx = Swift.max(mx, vmax[lane]) }
         while j < n { mx = Swift.max(mx, s[j]); j += 1 }
         let vmx = V(repeating: mx)
         var acc = V(repeating: 0)

@@ -19,7 +19,47 @@ extension CogVideoXTransformer {
             throw ModelError.badInput("output gradient has \(dOutput.count) values, expected \(dm.b * dm.n * dm.pOut)")
         }
         if gradients == nil { zeroGradients() }
-        let P = parameters.p, G = gradients!.p, L = layout
+        let G = gradients!.p
+        guard cache.isSplit else {
+            return dOutput.withUnsafeBufferPointer {
+                backwardWhole(cache, dOutput: $0.baseAddress!, gradients: G, inputGradients: inputGradients)
+            }
+        }
+        // Data parallel: each part's backward runs on its own worker with serial kernels; part 0
+        // accumulates into `gradients`, the others into slabs of their own, added after in part order.
+        let parts = cache.parts, slabs = partGradientSlabs(parts.count - 1)
+        var results = [InputGradients?](repeating: nil, count: parts.count)
+        let perOut = dm.n * dm.pOut
+        dOutput.withUnsafeBufferPointer { db in
+            let dp = SendablePointer(db.baseAddress!), gp = SendablePointer(G)
+            results.withUnsafeMutableBufferPointer { rb in
+                let rp = SendablePointer(rb.baseAddress!)
+                parallelFor(parts.count) { k in
+                    withSerialKernels {
+                        let lo = dm.b * k / parts.count
+                        let target = k == 0 ? gp.p : slabs[k - 1].p
+                        if k > 0 { slabs[k - 1].zero() }
+                        rp[k] = backwardWhole(parts[k], dOutput: dp.p + lo * perOut, gradients: target,
+                                              inputGradients: inputGradients)
+                    }
+                }
+            }
+        }
+        let total = layout.total
+        parallelChunks(total, minChunk: 65_536) { _, lo, hi in
+            for s in slabs { RowMath.add(G + lo, s.p + lo, hi - lo) }
+        }
+        let r = results.map { $0! }
+        return InputGradients(hidden: inputGradients ? r.flatMap { $0.hidden! } : nil,
+                              text: inputGradients ? r.flatMap { $0.text! } : nil,
+                              timeEmbeddingOffset: r.flatMap { $0.timeEmbeddingOffset })
+    }
+
+    /// The backward of one (whole or part) cache, accumulating parameter gradients at `G`.
+    func backwardWhole(_ cache: ForwardCache, dOutput: UnsafePointer<Float>, gradients G: UnsafeMutablePointer<Float>,
+                       inputGradients: Bool) -> InputGradients {
+        let dm = cache.dims
+        let P = parameters.p, L = layout
         let d = dm.d, rowsV = dm.b * dm.n
         let w = takeBackwardWork(dm)
         defer { releaseBackwardWork(w) }
@@ -45,7 +85,7 @@ extension CogVideoXTransformer {
 
         // Blocks in reverse.
         for i in stride(from: config.numLayers - 1, through: 0, by: -1) {
-            blockBackward(i, cache.blocks[i], cache, work: w)
+            blockBackward(i, cache.blocks[i], cache, gradients: G, work: w)
         }
 
         // Embeddings: text rows → text_proj, video rows → the patch projection, one GEMM each.
@@ -118,9 +158,10 @@ extension CogVideoXTransformer {
         }
     }
 
-    func blockBackward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, work w: BackwardWork) {
+    func blockBackward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, gradients G: UnsafeMutablePointer<Float>,
+                       work w: BackwardWork) {
         let dm = cache.dims
-        let P = parameters.p, G = gradients!.p, lb = layout.blocks[i]
+        let P = parameters.p, lb = layout.blocks[i]
         let rows = dm.b * dm.s, d = dm.d
         let dx = w.dx
 
@@ -147,9 +188,8 @@ extension CogVideoXTransformer {
                                        mod: bc.mod1.p, chunks: .block, batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
         Linear.backward(dx: w.dO.p, dw: G + lb.outW, db: G + lb.outB, dy: w.dA.p, x: bc.o.p, w: P + lb.outW,
                         m: rows, k: d, n: d)
-        // Attention heads: each task owns its head's dq, dk, dv columns.
-        w.dkn.zero()
-        w.dqkv.zero()
+        // Attention heads: each task writes its head's dq, dk, dv columns (dq, dk before the QK norms;
+        // dv straight into the V third of dqkv, whose Q and K thirds the norms' backward writes).
         let scale = 1 / Float(dm.hd).squareRoot()
         let qn = bc.qn.sp, kn = bc.kn.sp, qkv = bc.qkv.sp, o = bc.o.sp, lse = bc.lse.sp
         let dqn = w.dqn.sp, dkn = w.dkn.sp, dqkv = w.dqkv.sp, dO = w.dO.sp

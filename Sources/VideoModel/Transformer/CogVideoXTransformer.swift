@@ -169,14 +169,32 @@ public final class CogVideoXTransformer: @unchecked Sendable {
     private var inferencePool: [ForwardCache] = []
     private let poolLock = NSLock()
 
-    func takeInferenceCache(_ dm: Dims) -> ForwardCache {
+    func takeInferenceCache(_ dm: Dims, split: Bool = false) -> ForwardCache {
         poolLock.lock()
         defer { poolLock.unlock() }
-        if let i = inferencePool.firstIndex(where: { $0.dims.sameSize(as: dm) }) { return inferencePool.remove(at: i) }
-        return ForwardCache(dims: dm, layers: config.numLayers, training: false)
+        if let i = inferencePool.firstIndex(where: { $0.dims.sameSize(as: dm) && $0.isSplit == split }) {
+            return inferencePool.remove(at: i)
+        }
+        return makeCache(dm, training: false, split: split)
     }
 
+    /// A cache for `dm`; with `split`, a container whose parts each hold a contiguous share of the batch.
+    func makeCache(_ dm: Dims, training: Bool, split: Bool) -> ForwardCache {
+        guard split else { return ForwardCache(dims: dm, layers: config.numLayers, training: training) }
+        let g = Self.dataParallelParts(batch: dm.b)
+        let parts = (0..<g).map { k -> ForwardCache in
+            var sub = dm
+            sub.b = dm.b * (k + 1) / g - dm.b * k / g
+            return ForwardCache(dims: sub, layers: config.numLayers, training: training)
+        }
+        return ForwardCache(dims: dm, training: training, parts: parts)
+    }
+
+    /// How many data-parallel parts a batch is cut into: one per worker (at most one per sample).
+    static func dataParallelParts(batch: Int) -> Int { max(1, min(Compute.threads, batch)) }
+
     func releaseInferenceCache(_ c: ForwardCache) {
+        guard !c.training else { return }
         poolLock.lock()
         defer { poolLock.unlock() }
         c.activations = [:]
@@ -188,11 +206,13 @@ public final class CogVideoXTransformer: @unchecked Sendable {
     /// `forwardTraining` of the same size, so a training loop allocates nothing per step.
     private var trainingPool: [ForwardCache] = []
 
-    func takeTrainingCache(_ dm: Dims) -> ForwardCache {
+    func takeTrainingCache(_ dm: Dims, split: Bool = false) -> ForwardCache {
         poolLock.lock()
         defer { poolLock.unlock() }
-        if let i = trainingPool.firstIndex(where: { $0.dims.sameSize(as: dm) }) { return trainingPool.remove(at: i) }
-        return ForwardCache(dims: dm, layers: config.numLayers, training: true)
+        if let i = trainingPool.firstIndex(where: { $0.dims.sameSize(as: dm) && $0.isSplit == split }) {
+            return trainingPool.remove(at: i)
+        }
+        return makeCache(dm, training: true, split: split)
     }
 
     /// Hands a training cache back for reuse once its `backward` is done (optional: an unreleased
@@ -204,6 +224,16 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         c.activations = [:]
         trainingPool.append(c)
         if trainingPool.count > 2 { trainingPool.removeFirst() }
+    }
+
+    /// Gradient slabs of the data-parallel parts after the first (allocated once, zeroed per use).
+    private var partSlabs: [FloatBuffer] = []
+
+    func partGradientSlabs(_ count: Int) -> [FloatBuffer] {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        while partSlabs.count < count { partSlabs.append(FloatBuffer(count: layout.total)) }
+        return Array(partSlabs.prefix(count))
     }
 
     /// Backward buffers, kept between steps of the same size like the caches.
@@ -220,7 +250,7 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         poolLock.lock()
         defer { poolLock.unlock() }
         backwardPool.append(w)
-        if backwardPool.count > 2 { backwardPool.removeFirst() }
+        if backwardPool.count > 4 { backwardPool.removeFirst() }
     }
 
     /// Inference: v-prediction [B, F, out_channels, H, W] for latents `hidden` [B, F, C, H, W], text
@@ -259,26 +289,58 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         if let o = timeEmbeddingOffset, o.count != dm.b * dm.te {
             throw ModelError.badInput("time-embedding offset has \(o.count) values, needs \(dm.b * dm.te)")
         }
+        // Data parallel over the batch: each worker runs the whole network on its share of the samples
+        // with serial kernels (no fork/join inside the step); the parts' outputs are then joined.
+        let split = !capture && Self.dataParallelParts(batch: dm.b) > 1
+        let cache = training ? takeTrainingCache(dm, split: split) : takeInferenceCache(dm, split: split)
+        hidden.withUnsafeBufferPointer { hb in
+            text.withUnsafeBufferPointer { tb in
+                if !split {
+                    runWhole(cache, hidden: hb.baseAddress!, text: tb.baseAddress!, timesteps: timesteps[...],
+                             timeEmbeddingOffset: timeEmbeddingOffset.map { $0[...] }, capture: capture)
+                    return
+                }
+                let hp = SendablePointer(hb.baseAddress!), tp = SendablePointer(tb.baseAddress!)
+                let perHidden = shape.perSample, perText = dm.l * dm.dt
+                let parts = cache.parts, out = cache.output.sp, perOut = dm.n * dm.pOut
+                parallelFor(parts.count) { k in
+                    withSerialKernels {
+                        let lo = dm.b * k / parts.count, hi = dm.b * (k + 1) / parts.count
+                        runWhole(parts[k], hidden: hp.p + lo * perHidden, text: tp.p + lo * perText,
+                                 timesteps: timesteps[lo..<hi],
+                                 timeEmbeddingOffset: timeEmbeddingOffset.map { $0[(lo * dm.te)..<(hi * dm.te)] },
+                                 capture: false)
+                        (out.p + lo * perOut).update(from: parts[k].output.p, count: (hi - lo) * perOut)
+                    }
+                }
+            }
+        }
+        return cache
+    }
+
+    /// One forward pass of the whole network over `cache.dims.b` samples at `hidden`, `text`.
+    func runWhole(_ cache: ForwardCache, hidden: UnsafePointer<Float>, text: UnsafePointer<Float>,
+                  timesteps: ArraySlice<Float>, timeEmbeddingOffset: ArraySlice<Float>?, capture: Bool) {
+        let dm = cache.dims
         let P = parameters.p, L = layout
-        let cache = training ? takeTrainingCache(dm) : takeInferenceCache(dm)
         let pos = tables(dm)
         cache.ropeCos = pos.ropeCos
         cache.ropeSin = pos.ropeSin
 
         // 1. Time embedding: sinusoid → linear_1 → SiLU → linear_2; every norm uses SiLU(emb).
-        cache.temb.copy(from: PositionalEmbeddings.timestep(timesteps, dim: dm.d, flipSinToCos: config.flipSinToCos,
+        cache.temb.copy(from: PositionalEmbeddings.timestep(Array(timesteps), dim: dm.d, flipSinToCos: config.flipSinToCos,
                                                             freqShift: config.freqShift))
         Linear.forward(y: cache.h1.p, x: cache.temb.p, w: P + L.time1W, b: P + L.time1B, m: dm.b, k: dm.d, n: dm.te)
         Activation.siluForward(cache.a1.p, cache.h1.p, dm.b * dm.te)
         Linear.forward(y: cache.emb.p, x: cache.a1.p, w: P + L.time2W, b: P + L.time2B, m: dm.b, k: dm.te, n: dm.te)
         if capture { cache.activations["act.time_embedding"] = cache.emb.array }
-        if let o = timeEmbeddingOffset { for i in 0..<o.count { cache.emb[i] += o[i] } }
+        if let o = timeEmbeddingOffset { for (i, v) in o.enumerated() { cache.emb[i] += v } }
         Activation.siluForward(cache.semb.p, cache.emb.p, dm.b * dm.te)
 
         // 2. Patch embedding (a stride-p convolution as one GEMM over the gathered patches of the whole
         //    batch) and text projection (one GEMM), laid into one joint stream per sample: [text ; video].
         Self.gatherPatches(hidden, into: cache.patches.p, dm)
-        cache.textInput.copy(from: text)
+        cache.textInput.p.update(from: text, count: dm.b * dm.l * dm.dt)
         Linear.forward(y: cache.textRows.p, x: cache.textInput.p, w: P + L.textW, b: P + L.textB,
                        m: dm.b * dm.l, k: dm.dt, n: dm.d)
         Linear.forward(y: cache.videoRows.p, x: cache.patches.p, w: P + L.patchW, b: P + L.patchB,
@@ -320,7 +382,6 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         if capture { cache.activations["act.norm_out"] = cache.z.array }
         Linear.forward(y: cache.outTokens.p, x: cache.z.p, w: P + L.projW, b: P + L.projB, m: rowsV, k: dm.d, n: dm.pOut)
         Self.scatterPatches(cache.outTokens.p, into: cache.output.p, dm, channels: dm.cOut, accumulate: false)
-        return cache
     }
 
     /// One block on the joint stream: reads `input` [b·s, d], writes `output` (which may be `input`).
@@ -415,9 +476,8 @@ public final class CogVideoXTransformer: @unchecked Sendable {
     // MARK: - Patches
 
     /// [B, F, C, H, W] → [B·N, C·p·p], token n = (f, h, w) row-major, values in (c, ky, kx) order.
-    static func gatherPatches(_ hidden: [Float], into out: UnsafeMutablePointer<Float>, _ dm: Dims) {
-        hidden.withUnsafeBufferPointer { hb in
-            let h = hb.baseAddress!
+    static func gatherPatches(_ h: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ dm: Dims) {
+        do {
             let p = dm.p
             for b in 0..<dm.b { for f in 0..<dm.f { for hh in 0..<dm.hp { for ww in 0..<dm.wp {
                 let tok = ((b * dm.f + f) * dm.hp + hh) * dm.wp + ww

@@ -61,6 +61,10 @@ public final class ForwardCache: @unchecked Sendable {
     var ropeSin: [Float]? = nil
     /// Module outputs named as in the fixtures (`act.*`), when captured.
     public var activations: [String: [Float]] = [:]
+    /// Data-parallel parts: contiguous shares of the batch, each a whole cache of its own (empty when
+    /// the batch ran as one). A container holds only `output` itself.
+    let parts: [ForwardCache]
+    var isSplit: Bool { !parts.isEmpty }
 
     /// Attention tasks (b·heads) are cut into this many chunks, each with its own scratch; more chunks
     /// than workers so that a worker slowed by another process does not hold up the step.
@@ -68,9 +72,23 @@ public final class ForwardCache: @unchecked Sendable {
         max(1, min(dm.b * dm.heads, 4 * Compute.threads))
     }
 
+    /// A container over `parts` (which cover the batch in order).
+    init(dims dm: CogVideoXTransformer.Dims, training: Bool, parts: [ForwardCache]) {
+        dims = dm
+        self.training = training
+        self.parts = parts
+        let none = FloatBuffer(count: 0)
+        temb = none; textInput = none; h1 = none; a1 = none; emb = none; semb = none; patches = none; x = none
+        textRows = none; videoRows = none
+        xv = none; y1 = none; y1Mean = none; y1Rstd = none; y2Mean = none; y2Rstd = none; modOut = none; z = none
+        outTokens = none; attentionScratch = none
+        output = FloatBuffer(count: dm.b * dm.n * dm.pOut)
+    }
+
     init(dims dm: CogVideoXTransformer.Dims, layers: Int, training: Bool) {
         dims = dm
         self.training = training
+        parts = []
         temb = FloatBuffer(count: dm.b * dm.d)
         textInput = FloatBuffer(count: dm.b * dm.l * dm.dt)
         h1 = FloatBuffer(count: dm.b * dm.te)
