@@ -219,3 +219,24 @@ import Testing
         print("T5 pipeline prompt_embeds rel_err \(e), negative_prompt_embeds \(n)")
     }
 }
+
+/// The memory-mapped safetensors reader the T5 loader uses gives what the reading one gives.
+@Suite("Memory-mapped safetensors") struct SafeTensorsMappedTests {
+    @Test func mappedEqualsRead() throws {
+        let files = FileManager.default.enumerator(at: Fixtures.root, includingPropertiesForKeys: nil)!
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "safetensors" }
+        #expect(files.count >= 10)
+        for url in files {
+            let mapped = try SafeTensorsFile.readMapped(url), read = try SafeTensorsFile.read(url)
+            #expect(mapped.tensors == read.tensors && mapped.metadata == read.metadata, "\(url.lastPathComponent)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-mmap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let short = dir.appendingPathComponent("short.safetensors")
+        try Data([1, 2, 3]).write(to: short)
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile.readMapped(short) }
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile.readMapped(dir.appendingPathComponent("missing.safetensors")) }
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile.readMapped(dir) }
+    }
+}

@@ -13,7 +13,9 @@ import Foundation
 ///
 /// One difference between transformers versions, where this follows transformers 5 (which made the
 /// fixtures): if the truncated ids already end in `</s>` (a literal "</s>" at the cut), transformers 4's
-/// slow tokenizer does not append a second one; transformers 5 always appends it.
+/// slow tokenizer does not append a second one; transformers 5 always appends it. transformers 4's
+/// `legacy=False` mode (prefix handling around special tokens and leading spaces) is not implemented: the
+/// `legacy` key of `tokenizer_config.json` is ignored and the legacy behaviour above is used.
 public struct T5Tokenizer: Sendable {
     public let sentencePiece: SentencePieceProcessor
     public let extraIds: Int
