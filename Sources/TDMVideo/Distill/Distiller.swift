@@ -476,9 +476,9 @@ public final class Distiller {
     }
 
     /// 2. Moves the student through one of its steps: its x0 at x_{t_k}, diffused to τ, is pushed
-    /// toward x0 + (teacher's CFG x0 − fake x0) at x_τ, with the pseudo-Huber (or MSE) loss over the
-    /// per-sample normaliser, the gradient clipped, AdamW. Returns false (no update) on a non-finite
-    /// loss or gradient.
+    /// toward x0 + (teacher's CFG x0 − fake x0) at x_τ with `tdm.generator_loss` (`TDMObjectives`),
+    /// the gradient clipped, AdamW. Also logs the push of (real − fake) along (cond − uncond) per
+    /// interval. Returns false (no update) on a non-finite loss or gradient.
     func generatorStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, iteration: Int) throws -> Bool {
         let bsz = r.shape.batch, per = shape1.perSample, n = student.parameterCount, tn = stepCounts.count * te
         var draws = [Draw](), xin = [Float](), tg = [Float]()
