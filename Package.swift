@@ -48,7 +48,7 @@ let package = Package(
         // The embedded world, the codec library, the scorer: each depends only on the leaves.
         .target(name: "ShapeWorld", dependencies: ["TensorCore", "VideoCommon"], swiftSettings: fast),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "VideoCommon", "AtomicFiles"], swiftSettings: fast),
-        .target(name: "VBenchLite", dependencies: ["VideoCommon", "AtomicFiles"], swiftSettings: fast),
+        .target(name: "VBenchLite", dependencies: ["VideoCommon", "AtomicFiles", "TensorCore"], swiftSettings: fast),
         // Training only: pretraining, distillation, their configs, checkpoints, logs and evaluations.
         .target(name: "TDMVideo",
                 dependencies: ["VideoInference", "VideoModel", "ShapeWorld", "VideoIO", "VBenchLite", "VideoCommon",

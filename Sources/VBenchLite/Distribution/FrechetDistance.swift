@@ -23,7 +23,7 @@ struct FrechetDistance {
         refMeans = blocks.map { Self.mean($0.ref, d) }
         let cov = Self.pooledCovariance(blocks.map(\.ref), d)
         refCov = cov
-        refCovSqrt = SymmetricEigen.sqrtPSD(cov, n: d)
+        refCovSqrt = PSDMatrix.sqrtPSD(cov, n: d)
         refTrace = (0..<d).reduce(0) { $0 + cov[$1 * d + $1] }
     }
 
@@ -69,10 +69,10 @@ struct FrechetDistance {
         }
         let cg = Self.pooledCovariance(gen, d)
         let tg = (0..<d).reduce(0) { $0 + cg[$1 * d + $1] }
-        let inner = SymmetricEigen.multiply(SymmetricEigen.multiply(refCovSqrt, cg, n: d), refCovSqrt, n: d)
+        let inner = PSDMatrix.multiply(PSDMatrix.multiply(refCovSqrt, cg, n: d), refCovSqrt, n: d)
         var sym = inner
         for i in 0..<d { for j in 0..<d { sym[i * d + j] = 0.5 * (inner[i * d + j] + inner[j * d + i]) } }
-        let cross = SymmetricEigen.traceSqrt(sym, n: d)
+        let cross = PSDMatrix.traceSqrt(sym, n: d)
         return meanTerm / max(prompts, 1) + max(0, tg + refTrace - 2 * cross)
     }
 }
