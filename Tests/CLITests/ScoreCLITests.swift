@@ -46,7 +46,8 @@ import VideoCommon
         let first = try Self.score([clean.path, "--suite", suite.path, "--write-baseline", baseline.path, "--eval-results", evalResults.path])
         #expect(first.status == 0, "\(first.err)")
         #expect(first.out.split(separator: "\n").last?.hasPrefix("total_score=") == true)
-        #expect(first.err.isEmpty, "\(first.err)")
+        // Only notes on stderr (e.g. about the distribution section at one seed per prompt).
+        #expect(first.err.split(separator: "\n").allSatisfy { $0.hasPrefix("note:") }, "\(first.err)")
         // The baseline is a full report; the export is VBench's own layout.
         let report = try ScoreReport.decode(Data(contentsOf: baseline))
         #expect(report.dimsUsed.contains("color") && report.dimsUsed.contains("temporal_style"))

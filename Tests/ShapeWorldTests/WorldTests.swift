@@ -158,7 +158,15 @@ import VideoCommon
     @Test func dynamicClipsOfStillPromptsAreCounted() throws {
         let world = WorldRenderer()
         let stillPrompt = "a blue square, plain background"
-        let entry = WorldSplit.entry(try Grammar.parse(stillPrompt))
+        var entry = WorldSplit.entry(try Grammar.parse(stillPrompt))
+        // The world's suites leave dynamic degree out of still prompts (VBench scores each dimension on
+        // its own prompt list), so a still clip is never rewarded for motion.
+        #expect(!entry.dimension.contains("dynamic_degree"))
+        #expect(WorldSplit.entry(try Grammar.parse("a blue square moving left, plain background")).dimension.contains("dynamic_degree"))
+        #expect(VBenchLite().evaluate(videos: [("s-0.mp4", try world.render(prompt: stillPrompt, seed: 0), entry)])
+            .dimensions.first { $0.dimension == .dynamicDegree }?.score == nil)
+        // A suite that does list it (VBenchLite 1's) still gets the count of still clips read as dynamic.
+        entry.dimension.append("dynamic_degree")
         let still = try world.render(prompt: stillPrompt, seed: 0)
         let moving = try world.render(prompt: "a blue square moving left, plain background", seed: 0)
         let honest = VBenchLite().evaluate(videos: [("s-0.mp4", still, entry)])

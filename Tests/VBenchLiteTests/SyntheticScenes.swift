@@ -131,8 +131,12 @@ struct Scene {
                 aux.spatialRelationship = SpatialInfo(.init(objectA: objects[0].shape, objectB: objects[1].shape, relationship: rel))
             }
         }
-        return PromptEntry(promptEn: text, dimension: ["color", "object_class", "temporal_style", "overall_consistency"],
-                           auxiliaryInfo: aux)
+        var dims = ["subject_consistency", "background_consistency", "temporal_flickering", "motion_smoothness",
+                    "dynamic_degree", "aesthetic_quality", "imaging_quality",
+                    "color", "object_class", "scene", "temporal_style", "overall_consistency"]
+        if aux.multipleObjects != nil { dims.append("multiple_objects") }
+        if aux.spatialRelationship != nil { dims.append("spatial_relationship") }
+        return PromptEntry(promptEn: text, dimension: dims, auxiliaryInfo: aux)
     }
 }
 
