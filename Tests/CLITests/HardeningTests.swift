@@ -71,7 +71,8 @@ import Testing
         }
         Self.expectRefused(Self.sample(big, d), in: d, [big.path, "needs about", "GiB of memory"])
         // --max-memory below what even the tiny student needs.
-        Self.expectRefused(Self.sample(student, d) + ["--max-memory", "1M"], in: d, ["needs about", "--max-memory 1M"])
+        let shipped = CLI.root.appendingPathComponent("models/student")
+        Self.expectRefused(Self.sample(shipped, d) + ["--max-memory", "4M"], in: d, ["needs about", "--max-memory 4M"])
         Self.expectRefused(Self.sample(student, d) + ["--max-memory", "lots"], in: d, ["--max-memory"], code: 64)
         #expect(!FileManager.default.fileExists(atPath: d.path + "/x.mp4"))
     }
@@ -94,7 +95,7 @@ import Testing
             let v = try edit(["sampling", "timesteps"], [bad] + timesteps.dropFirst())
             Self.expectRefused(Self.sample(v, d), in: d, [v.path + "/tdm_video.json", "sampling.timesteps", "[0, 999]"])
         }
-        let rising = try edit(["sampling", "timesteps"], timesteps.reversed())
+        let rising = try edit(["sampling", "timesteps"], Array(timesteps.reversed()))
         Self.expectRefused(Self.sample(rising, d), in: d, ["sampling.timesteps", "strictly decreasing"])
         // A negative height was a SIGSEGV; frames 0 blamed "model input".
         let negative = try edit(["video", "height"], -2_147_483_648)
