@@ -133,6 +133,8 @@ import Testing
         let deep = [
             try write("flow.yaml", "model: " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "\n"),
             try write("dash.yaml", String(repeating: "- ", count: 10_000) + "a\n"),
+            try write("hidden.yaml", "fuzz: [a \"b, " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_001) + "\n"),
+            try write("apostrophe.yaml", "fuzz: it 's\nmodel: " + String(repeating: "{a: ", count: 10_000) + String(repeating: "}", count: 10_000) + "\n"),
             try write("indent.yaml", "optim:\n" + (1...1_300).map { String(repeating: " ", count: $0) + "k\($0):" }.joined(separator: "\n") + "\n"),
         ]
         for f in deep {

@@ -96,18 +96,22 @@ public enum ConfigFile {
     /// collections together (the configs use 2).
     public static let maxDepth = 16
 
-    /// Refuses text nested deeper than `maxDepth` or using anchors and aliases, without parsing it: block
-    /// depth is the number of increasing indentation levels open at a line plus its leading `- `/`? `
-    /// entries, flow depth the `[`/`{` open outside quotes and comments.
+    /// Refuses text nested deeper than `maxDepth` or using anchors and aliases, without parsing it. The count
+    /// errs only towards too deep, never too shallow, whatever the scanner makes of quotes: block depth is
+    /// measured on every line (the increasing indentation levels open at it plus its leading `- `/`? `
+    /// entries, in or out of flow collections and quotes), and a `[`/`{` always opens a level — even
+    /// where the scanner believes it is inside a quoted string — while a `]`/`}` closes one only outside
+    /// quotes. A quote is taken to start at any `"`/`'` where YAML could start one (a superset of where
+    /// Yams does), ends at its matching mark (`\` escapes in double quotes) and may span lines; comments
+    /// (`#` after a space, outside quotes) are skipped.
     static func checkShape(_ text: String, file: String) throws {
         var flow = 0, indents: [Int] = [], deepest = 0
         var quote: Character? = nil
         for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let chars = Array(line)
             var i = 0
-            if flow == 0 && quote == nil {
-                while i < chars.count && chars[i] == " " { i += 1 }
-                if i == chars.count || chars[i] == "#" { continue }
+            while i < chars.count && (chars[i] == " " || chars[i] == "\t") { i += 1 }
+            if i < chars.count && (quote != nil || chars[i] != "#") {
                 while let top = indents.last, top >= i { indents.removeLast() }
                 indents.append(i)
                 var depth = indents.count
@@ -117,26 +121,28 @@ public enum ConfigFile {
                     j += 2
                     while j < chars.count && chars[j] == " " { j += 1 }
                 }
-                deepest = max(deepest, depth)
+                deepest = max(deepest, depth + flow)
             }
             var previous: Character = " "
             while i < chars.count {
                 let c = chars[i]
-                if let q = quote {
-                    if c == q { quote = nil }
-                } else if c == "\"" || c == "'" {
-                    if previous == " " || "[{,:".contains(previous) { quote = c }
-                } else if c == "#" && previous == " " {
-                    break
-                } else if c == "[" || c == "{" {
+                if c == "[" || c == "{" {
                     flow += 1
                     deepest = max(deepest, indents.count + flow)
+                }
+                if let q = quote {
+                    if q == "\"" && c == "\\" { i += 2; previous = "x"; continue }
+                    if c == q { quote = nil }
+                } else if c == "\"" || c == "'" {
+                    if " \t[{,:-?".contains(previous) { quote = c }
+                } else if c == "#" && (previous == " " || previous == "\t") {
+                    break
                 } else if c == "]" || c == "}" {
                     flow = max(0, flow - 1)
-                } else if (c == "&" || c == "*") && (previous == " " || "[{,-?:".contains(previous)) && i + 1 < chars.count && chars[i + 1] != " " {
+                } else if (c == "&" || c == "*") && " \t[{,-?:".contains(previous) && i + 1 < chars.count && chars[i + 1] != " " {
                     throw ConfigError(file: file, field: "", message: "line \(number + 1): anchors and aliases (\(c)name) are not allowed in configs")
                 }
-                if c != " " || quote != nil { previous = c } else { previous = " " }
+                previous = c
                 i += 1
             }
             if deepest > maxDepth {
