@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libavcodec-dev libavformat-dev libswscale-dev libavutil-dev pkg-config ffmpeg
 BIN := .build/release/tdm-video
 
-.PHONY: deps build test demo quality bench clean
+.PHONY: deps build test demo quality bench fuzz clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -28,6 +28,20 @@ test: deps
 # The quality-score regression gate on the shipped models (and the proof that it fails damaged ones).
 quality: deps
 	$(SWIFT) test -c release --filter QualityGateTests
+
+# A long fuzz campaign against the CLI (Tests/CLITests/FuzzTests.swift): COUNT generated inputs from SEED
+# over clips, model folders, YAML configs, prompts and suites, PARALLEL at once, TIMEOUT seconds each.
+# The table goes to REPORT (progress to REPORT.progress); failing inputs are kept in KEEP.
+COUNT ?= 100000
+SEED ?= 1
+PARALLEL ?= 2
+TIMEOUT ?= 60
+REPORT ?= out/fuzz_report.md
+KEEP ?= out/fuzz_findings
+fuzz: deps
+	@mkdir -p $(dir $(REPORT))
+	FUZZ_COUNT=$(COUNT) FUZZ_SEED=$(SEED) FUZZ_PARALLEL=$(PARALLEL) FUZZ_TIMEOUT=$(TIMEOUT) \
+	  FUZZ_REPORT=$(abspath $(REPORT)) FUZZ_KEEP=$(abspath $(KEEP)) $(SWIFT) test -c release --filter FuzzTests.longCampaign
 
 demo: build
 	$(BIN) demo --out out/demo

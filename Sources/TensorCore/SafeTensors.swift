@@ -263,7 +263,7 @@ public struct SafeTensorsFile: Sendable {
         func failure(_ what: String) -> SafeTensorsError {
             SafeTensorsError(source: path, defect: .ioFailure(reason: "\(what): \(String(cString: strerror(errno)))"))
         }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // a FIFO must not block the open
         guard descriptor >= 0 else { throw failure("cannot open") }
         defer { close(descriptor) }
         var status = stat()

@@ -1,3 +1,4 @@
+import AtomicFiles
 import CFFmpeg
 import Foundation
 import VideoCommon
@@ -26,6 +27,11 @@ public enum VideoReader {
         }
         if isDirectory.boolValue {
             throw VideoIOError(.unreadableInput, path: path, reason: "this is a directory, not a video file")
+        }
+        // stat, never open, anything that is not a regular file: opening a FIFO blocks until a writer comes,
+        // and a device (/dev/zero) never ends.
+        if let problem = InputFile.problem(at: path) {
+            throw VideoIOError(.unreadableInput, path: path, reason: problem)
         }
         if let maxFrames, maxFrames < 1 {
             throw VideoIOError(.invalidInput, path: path, reason: "maxFrames must be at least 1, not \(maxFrames)")

@@ -32,8 +32,11 @@ struct DistillCommand: ParsableCommand {
     @Flag(help: "No progress line.") var quiet = false
     @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
     @Option(help: "Prompts of the quick suite in the closing contact sheet (0 skips it).") var sheetPrompts: Int = 8
+    @Option(name: .customLong("max-memory"), help: "Refuse a run estimated to need more memory than this (e.g. 8G; default: the machine's).") var maxMemory: String?
+    @Flag(name: .customLong("dry-run"), help: "Check the config, the teacher and the memory estimate, print the estimate, and stop.") var dryRun = false
 
     func validate() throws {
+        _ = try memoryBudget(maxMemory)
         guard (0...100).contains(evalSeeds) else { throw ValidationError("--eval-seeds must be in 0...100") }
         guard (0...WorldSplit.quickSuite().count).contains(sheetPrompts) else {
             throw ValidationError("--sheet-prompts must be in 0...\(WorldSplit.quickSuite().count)")
@@ -42,7 +45,14 @@ struct DistillCommand: ParsableCommand {
 
     func run() throws {
         let cfg = try ConfigFile.load(DistillConfig.self, from: URL(fileURLWithPath: config))
-        let t = try ModelPackage.load(URL(fileURLWithPath: teacher))
+        let budget = try memoryBudget(maxMemory)
+        let t = try ModelPackage.load(URL(fileURLWithPath: teacher), budget: budget)
+        let need = RunMemory.distill(cfg, teacher: t)
+        try budget.check(need, for: "config \(config) with teacher \(teacher): the run (batch \(cfg.optim.batch))")
+        if dryRun {
+            print("distill: \(config) and \(teacher) are valid; the run needs about \(MemoryBudget.describe(need)) of memory")
+            return
+        }
         let outDir = URL(fileURLWithPath: out)
         let d = try Distiller(config: cfg, teacher: t, outDir: outDir)
         d.quiet = quiet

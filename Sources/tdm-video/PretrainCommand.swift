@@ -5,6 +5,7 @@ import TDMVideo
 import VideoInference
 import TensorCore
 import VBenchLite
+import VideoModel
 
 /// `tdm-video pretrain`: train a CogVideoX-architecture teacher on the embedded world.
 struct PretrainCommand: ParsableCommand {
@@ -29,9 +30,24 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Stop after this many steps of the schedule (for trials; the run can be resumed).") var stopAfter: Int?
     @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
     @Option(help: "Do not train: write a model package from the last checkpoint's EMA weights to this folder.") var snapshot: String?
+    @Option(name: .customLong("max-memory"), help: "Refuse a run estimated to need more memory than this (e.g. 8G; default: the machine's).") var maxMemory: String?
+    @Flag(name: .customLong("dry-run"), help: "Check the config and the memory estimate, print the estimate, and stop.") var dryRun = false
+
+    func validate() throws {
+        _ = try memoryBudget(maxMemory)
+        if let s = stopAfter { guard s >= 1 else { throw ValidationError("--stop-after must be at least 1") } }
+        guard (0...100).contains(evalSeeds) else { throw ValidationError("--eval-seeds must be in 0...100") }
+    }
 
     func run() throws {
         let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: config))
+        try Pretrainer.modelConfig(cfg).validate(source: config)
+        let need = RunMemory.pretrain(cfg)
+        try memoryBudget(maxMemory).check(need, for: "config \(config): the run (model, batch \(cfg.train.batch), \(cfg.codec.fitClips) codec clips)")
+        if dryRun {
+            print("pretrain: \(config) is valid; the run needs about \(MemoryBudget.describe(need)) of memory")
+            return
+        }
         let outDir = URL(fileURLWithPath: out)
         let trainer = try Pretrainer(config: cfg, outDir: outDir)
         trainer.quiet = quiet

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomicFiles
 import Foundation
 import ShapeWorld
 import VideoInference
@@ -37,6 +38,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
     @Option(help: "With --prompts: also write a PNG contact sheet, the world's ground truth above each prompt's first clip.") var sheet: String?
     @Flag(help: "No progress line.") var quiet = false
+    @Option(name: .customLong("max-memory"), help: "Refuse a model estimated to need more memory than this (e.g. 8G; default: the machine's).") var maxMemory: String?
 
     func validate() throws {
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
@@ -47,22 +49,39 @@ struct SampleCommand: ParsableCommand {
         if let s = steps { guard (1...1000).contains(s) else { throw ValidationError("--steps must be in 1...1000") } }
         if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
+        _ = try memoryBudget(maxMemory)
     }
 
-    /// Prompts from a suite JSON or a UTF-8 text file (one per line).
+    /// Prompts from a suite JSON or a UTF-8 text file (one per line), each checked like --prompt.
     static func readPrompts(_ path: String) throws -> [String] {
+        if let problem = InputFile.problem(at: path) { throw CLIError("prompts \(path): \(problem)") }
+        if let n = InputFile.size(at: path), n > 16 << 20 { throw CLIError("prompts \(path): the file has \(n) bytes; at most 16 MiB") }
         let url = URL(fileURLWithPath: path)
-        if url.pathExtension.lowercased() == "json" { return try PromptSuite.load(url).map(\.promptEn) }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw CLIError("cannot read \(path): \(error.localizedDescription)") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path) is not UTF-8 text") }
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !lines.isEmpty else { throw CLIError("\(path) holds no prompts") }
+        let lines: [String]
+        if url.pathExtension.lowercased() == "json" {
+            lines = try PromptSuite.load(url).map(\.promptEn)
+            guard !lines.isEmpty else { throw CLIError("prompts \(path): the suite holds no prompts") }
+        } else {
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch { throw CLIError("cannot read \(path): \(error.localizedDescription)") }
+            guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path) is not UTF-8 text") }
+            lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !lines.isEmpty else { throw CLIError("\(path) holds no prompts") }
+        }
+        guard lines.count <= 10_000 else { throw CLIError("prompts \(path): \(lines.count) prompts; at most 10000") }
+        for (i, p) in lines.enumerated() {
+            guard !p.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw CLIError("prompts \(path): prompt \(i + 1) is empty") }
+            guard p.count <= 2000 else { throw CLIError("prompts \(path): prompt \(i + 1) is \(p.count) characters; at most 2000") }
+        }
         return lines
     }
 
     func run() throws {
-        let pkg = try ModelPackage.load(URL(fileURLWithPath: model))
+        // Everything that can be refused is checked before the model is loaded and anything is written:
+        // the prompts and the output names made from them.
+        let list = try prompts.map(Self.readPrompts) ?? []
+        let names = list.map { OutputName.forPrompt($0) }
+        let pkg = try ModelPackage.load(URL(fileURLWithPath: model), budget: memoryBudget(maxMemory))
         let pipe = VideoPipeline(pkg)
         var o = pipe.defaults
         if let s = steps { o = pipe.options(steps: s) }
@@ -81,7 +100,6 @@ struct SampleCommand: ParsableCommand {
             print(String(format: "wrote %@ (%d network evaluations, %.2f s)", out, pipe.nfe(o), Date().timeIntervalSince(start)))
             return
         }
-        let list = try Self.readPrompts(prompts!)
         let dir = URL(fileURLWithPath: out)
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")
@@ -91,8 +109,8 @@ struct SampleCommand: ParsableCommand {
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         for (pi, p) in list.enumerated() {
             for i in 0..<seeds {
-                let name = p.replacingOccurrences(of: "/", with: " ") + "-\(i).mp4"
-                let clip = try render(p, seed + UInt64(i), "[\(pi + 1)/\(list.count)]")
+                let name = names[pi] + "-\(i).mp4"
+                let clip = try render(p, seed &+ UInt64(i), "[\(pi + 1)/\(list.count)]")
                 try VideoWriter().write(clip, to: dir.appendingPathComponent(name))
                 n += 1
                 if sheet != nil && i == 0 {

@@ -94,6 +94,12 @@ struct ScoreCommand: ParsableCommand {
         if aggregate == nil && paths.isEmpty {
             throw ScoreError("give at least one video or directory (or --aggregate FILE); see tdm-video score --help")
         }
+        if let i = paths.firstIndex(where: { $0.isEmpty }) {
+            throw ScoreError("argument \(i + 1) (PATH) is empty: give a video file or a directory of videos")
+        }
+        for (option, path) in [("--suite", suite), ("--baseline", baseline), ("--aggregate", aggregate)] {
+            if let path, let problem = InputFile.problem(at: path) { throw ScoreError("\(option) \(path): \(problem)") }
+        }
         if !maxDrop.isFinite || maxDrop < 0 {
             throw ScoreError("--max-drop must be a non-negative number of points, not \(maxDrop)")
         }

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Yams
 
@@ -43,6 +44,12 @@ public enum ConfigFile {
     /// Loads and validates a config of type T from a YAML file.
     public static func load<T: ConfigSection>(_ type: T.Type, from url: URL) throws -> T {
         let text: String
+        if let problem = InputFile.problem(at: url.path) {
+            throw ConfigError(file: url.path, field: "", message: problem == "no such file" ? "no such file" : "\(problem) (a config is a YAML file)")
+        }
+        if let n = InputFile.size(at: url.path), n > maxBytes {
+            throw ConfigError(file: url.path, field: "", message: "the file has \(n) bytes; a config has at most \(maxBytes)")
+        }
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw ConfigError(file: url.path, field: "", message: "cannot read the file as UTF-8 text (\(error.localizedDescription))")
         }
@@ -50,6 +57,9 @@ public enum ConfigFile {
     }
 
     public static func parse<T: ConfigSection>(_ type: T.Type, yaml: String, file: String) throws -> T {
+        // Yams parses recursively: nesting is measured on the raw text first, so that no file can drive it
+        // thousands of levels deep (a stack overflow), and aliases (which expand) are refused.
+        try checkShape(yaml, file: file)
         let node: Any?
         do { node = try Yams.load(yaml: yaml) } catch {
             throw ConfigError(file: file, field: "", message: "not valid YAML (\(error))")
@@ -78,6 +88,67 @@ public enum ConfigFile {
         }
         try value.validate(file: file, path: "")
         return value
+    }
+
+    /// The largest config file read (the shipped ones are under 2 KiB).
+    public static let maxBytes = 1 << 20
+    /// The deepest nesting a config may have: block indentation levels, `- ` entries and `[`/`{` flow
+    /// collections together (the configs use 2).
+    public static let maxDepth = 16
+
+    /// Refuses text nested deeper than `maxDepth` or using anchors and aliases, without parsing it. The count
+    /// errs only towards too deep, never too shallow, whatever the scanner makes of quotes: block depth is
+    /// measured on every line (the increasing indentation levels open at it plus its leading `- `/`? `
+    /// entries, in or out of flow collections and quotes), and a `[`/`{` always opens a level — even
+    /// where the scanner believes it is inside a quoted string — while a `]`/`}` closes one only outside
+    /// quotes. A quote is taken to start at any `"`/`'` where YAML could start one (a superset of where
+    /// Yams does), ends at its matching mark (`\` escapes in double quotes) and may span lines; comments
+    /// (`#` after a space, outside quotes) are skipped.
+    static func checkShape(_ text: String, file: String) throws {
+        var flow = 0, indents: [Int] = [], deepest = 0
+        var quote: Character? = nil
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let chars = Array(line)
+            var i = 0
+            while i < chars.count && (chars[i] == " " || chars[i] == "\t") { i += 1 }
+            if i < chars.count && (quote != nil || chars[i] != "#") {
+                while let top = indents.last, top >= i { indents.removeLast() }
+                indents.append(i)
+                var depth = indents.count
+                var j = i
+                while j + 1 < chars.count, chars[j] == "-" || chars[j] == "?", chars[j + 1] == " " {
+                    depth += 1
+                    j += 2
+                    while j < chars.count && chars[j] == " " { j += 1 }
+                }
+                deepest = max(deepest, depth + flow)
+            }
+            var previous: Character = " "
+            while i < chars.count {
+                let c = chars[i]
+                if c == "[" || c == "{" {
+                    flow += 1
+                    deepest = max(deepest, indents.count + flow)
+                }
+                if let q = quote {
+                    if q == "\"" && c == "\\" { i += 2; previous = "x"; continue }
+                    if c == q { quote = nil }
+                } else if c == "\"" || c == "'" {
+                    if " \t[{,:-?".contains(previous) { quote = c }
+                } else if c == "#" && (previous == " " || previous == "\t") {
+                    break
+                } else if c == "]" || c == "}" {
+                    flow = max(0, flow - 1)
+                } else if (c == "&" || c == "*") && " \t[{,-?:".contains(previous) && i + 1 < chars.count && chars[i + 1] != " " {
+                    throw ConfigError(file: file, field: "", message: "line \(number + 1): anchors and aliases (\(c)name) are not allowed in configs")
+                }
+                previous = c
+                i += 1
+            }
+            if deepest > maxDepth {
+                throw ConfigError(file: file, field: "", message: "line \(number + 1): nested more than \(maxDepth) levels deep (a config needs 2 or 3)")
+            }
+        }
     }
 
     /// A config's identity for checkpoints: its JSON with sorted keys (every field, defaults included).

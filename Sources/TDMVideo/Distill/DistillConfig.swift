@@ -37,10 +37,11 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
             try ConfigFile.require(timeShift > 0 && timeShift <= 20, file, path, "time_shift", "a number in (0, 20]")
             try ConfigFile.require(guidance >= 1 && guidance <= 20, file, path, "guidance", "a number in [1, 20]")
-            try ConfigFile.require(huberC > 0, file, path, "huber_c", "a positive number")
-            try ConfigFile.require(unify.allSatisfy { (1...16).contains($0) } && Set(unify).count == unify.count, file, path, "unify", "distinct step counts in 1...16")
+            try ConfigFile.require(huberC > 0 && huberC <= 1000, file, path, "huber_c", "a number in (0, 1000]")
+            try ConfigFile.require(unify.count <= 16 && unify.allSatisfy { (1...16).contains($0) } && Set(unify).count == unify.count, file, path, "unify", "distinct step counts in 1...16")
+            try ConfigFile.require(unify.isEmpty || unify.contains(steps), file, path, "steps", "one of unify \(unify) (the student's default step count)")
             try ConfigFile.require((1...20).contains(fakeUpdatesPerStep), file, path, "fake_updates_per_step", "an integer in 1...20")
-            try ConfigFile.require(minSNRClamp > 0, file, path, "min_snr_clamp", "a positive number")
+            try ConfigFile.require(minSNRClamp > 0 && minSNRClamp <= 1e6, file, path, "min_snr_clamp", "a number in (0, 1e6]")
         }
     }
 
@@ -67,7 +68,7 @@ public struct DistillConfig: ConfigSection, Equatable {
             case evalEvery = "eval_every", evalSeeds = "eval_seeds", keepBest = "keep_best"
         }
         public func validate(file: String, path: String) throws {
-            try ConfigFile.require(iterations >= 1, file, path, "iterations", "a positive integer")
+            try ConfigFile.require((1...10_000_000).contains(iterations), file, path, "iterations", "an integer in 1...10000000")
             try ConfigFile.require((1...1024).contains(batch), file, path, "batch", "an integer in 1...1024")
             try ConfigFile.require(studentLr > 0 && studentLr < 1, file, path, "student_lr", "a number in (0, 1)")
             try ConfigFile.require(fakeLr > 0 && fakeLr < 1, file, path, "fake_lr", "a number in (0, 1)")
@@ -75,12 +76,12 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(beta1 >= 0 && beta1 < 1, file, path, "beta1", "a number in [0, 1)")
             try ConfigFile.require(beta2 > 0 && beta2 < 1, file, path, "beta2", "a number in (0, 1)")
             try ConfigFile.require(weightDecay >= 0 && weightDecay < 1, file, path, "weight_decay", "a number in [0, 1)")
-            try ConfigFile.require(gradClip > 0, file, path, "grad_clip", "a positive number")
-            try ConfigFile.require(seed >= 0, file, path, "seed", "a non-negative integer")
-            try ConfigFile.require(checkpointEvery >= 1, file, path, "checkpoint_every", "a positive integer")
-            try ConfigFile.require(logEvery >= 1, file, path, "log_every", "a positive integer")
-            try ConfigFile.require(maxBadSteps >= 1, file, path, "max_bad_steps", "a positive integer")
-            try ConfigFile.require(evalEvery >= 0, file, path, "eval_every", "a non-negative integer (0: never)")
+            try ConfigFile.require(gradClip > 0 && gradClip <= 1e6, file, path, "grad_clip", "a number in (0, 1e6]")
+            try ConfigFile.require(seed >= 0 && seed <= 1 << 53, file, path, "seed", "an integer in 0...2^53")
+            try ConfigFile.require((1...10_000_000).contains(checkpointEvery), file, path, "checkpoint_every", "an integer in 1...10000000")
+            try ConfigFile.require((1...10_000_000).contains(logEvery), file, path, "log_every", "an integer in 1...10000000")
+            try ConfigFile.require((1...1_000_000).contains(maxBadSteps), file, path, "max_bad_steps", "an integer in 1...1000000")
+            try ConfigFile.require((0...10_000_000).contains(evalEvery), file, path, "eval_every", "an integer in 0...10000000 (0: never)")
             try ConfigFile.require((1...10).contains(evalSeeds), file, path, "eval_seeds", "an integer in 1...10")
             try ConfigFile.require(!keepBest || evalEvery > 0, file, path, "keep_best",
                                    "false unless eval_every > 0 (the best student is chosen among the periodic evaluations)")

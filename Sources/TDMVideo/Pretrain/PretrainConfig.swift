@@ -30,7 +30,7 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...64).contains(layers), file, path, "layers", "an integer in 1...64")
             try ConfigFile.require((1...64).contains(heads), file, path, "heads", "an integer in 1...64")
-            try ConfigFile.require(headDim > 0 && (heads * headDim) % 16 == 0, file, path, "head_dim", "positive, with heads x head_dim divisible by 16")
+            try ConfigFile.require((1...256).contains(headDim) && (heads * headDim) % 16 == 0, file, path, "head_dim", "an integer in 1...256, with heads x head_dim divisible by 16")
             try ConfigFile.require((1...4096).contains(timeEmbedDim), file, path, "time_embed_dim", "an integer in 1...4096")
             try ConfigFile.require((2...4096).contains(textEmbedDim), file, path, "text_embed_dim", "an integer in 2...4096")
             try ConfigFile.require((2...512).contains(textLength), file, path, "text_length", "an integer in 2...512")
@@ -74,23 +74,23 @@ public struct PretrainConfig: ConfigSection, Equatable {
             case maxBadSteps = "max_bad_steps"
         }
         public func validate(file: String, path: String) throws {
-            try ConfigFile.require(steps >= 1, file, path, "steps", "a positive integer")
+            try ConfigFile.require((1...10_000_000).contains(steps), file, path, "steps", "an integer in 1...10000000")
             try ConfigFile.require((1...4096).contains(batch), file, path, "batch", "an integer in 1...4096")
             try ConfigFile.require(lr > 0 && lr < 1, file, path, "lr", "a number in (0, 1)")
-            try ConfigFile.require(warmupSteps >= 0, file, path, "warmup_steps", "a non-negative integer")
+            try ConfigFile.require((0...10_000_000).contains(warmupSteps), file, path, "warmup_steps", "an integer in 0...10000000")
             try ConfigFile.require(minLrRatio >= 0 && minLrRatio <= 1, file, path, "min_lr_ratio", "a number in [0, 1]")
             try ConfigFile.require(weightDecay >= 0 && weightDecay < 1, file, path, "weight_decay", "a number in [0, 1)")
             try ConfigFile.require(beta1 >= 0 && beta1 < 1, file, path, "beta1", "a number in [0, 1)")
             try ConfigFile.require(beta2 > 0 && beta2 < 1, file, path, "beta2", "a number in (0, 1)")
-            try ConfigFile.require(gradClip > 0, file, path, "grad_clip", "a positive number")
+            try ConfigFile.require(gradClip > 0 && gradClip <= 1e6, file, path, "grad_clip", "a number in (0, 1e6]")
             try ConfigFile.require(emaDecay >= 0 && emaDecay < 1, file, path, "ema_decay", "a number in [0, 1)")
             try ConfigFile.require(promptDropout >= 0 && promptDropout < 1, file, path, "prompt_dropout", "a number in [0, 1)")
-            try ConfigFile.require(snrShiftScale > 0, file, path, "snr_shift_scale", "a positive number")
+            try ConfigFile.require(snrShiftScale > 0 && snrShiftScale <= 1000, file, path, "snr_shift_scale", "a number in (0, 1000]")
             try ConfigFile.require(inputPerturbation >= 0 && inputPerturbation < 1, file, path, "input_perturbation", "a number in [0, 1)")
-            try ConfigFile.require(seed >= 0, file, path, "seed", "a non-negative integer")
-            try ConfigFile.require(checkpointEvery >= 1, file, path, "checkpoint_every", "a positive integer")
-            try ConfigFile.require(logEvery >= 1, file, path, "log_every", "a positive integer")
-            try ConfigFile.require(maxBadSteps >= 1, file, path, "max_bad_steps", "a positive integer")
+            try ConfigFile.require(seed >= 0 && seed <= 1 << 53, file, path, "seed", "an integer in 0...2^53")
+            try ConfigFile.require((1...10_000_000).contains(checkpointEvery), file, path, "checkpoint_every", "an integer in 1...10000000")
+            try ConfigFile.require((1...10_000_000).contains(logEvery), file, path, "log_every", "an integer in 1...10000000")
+            try ConfigFile.require((1...1_000_000).contains(maxBadSteps), file, path, "max_bad_steps", "an integer in 1...1000000")
         }
     }
 

@@ -64,11 +64,20 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
 
     /// Checks a decoded codec for consistency (sizes, finite and positive scales).
     public func validate() throws {
-        guard latentChannels >= 1, spatialFactor >= 1, temporalFactor >= 1 else { throw CodecError("channels and factors must be positive") }
+        // The documented ranges (docs/formats.md), checked before any product of them is formed.
+        guard (1...64).contains(spatialFactor) else { throw CodecError("spatialFactor is \(spatialFactor); allowed: an integer in 1...64") }
+        guard (1...64).contains(temporalFactor) else { throw CodecError("temporalFactor is \(temporalFactor); allowed: an integer in 1...64") }
+        guard (1...blockSize).contains(latentChannels) else {
+            throw CodecError("latentChannels is \(latentChannels); allowed: an integer in 1...\(blockSize) (the block size)")
+        }
         guard mean.count == blockSize, components.count == latentChannels * blockSize else {
             throw CodecError("mean has \(mean.count) values and components \(components.count); blocks of \(blockSize) values and \(latentChannels) channels need \(blockSize) and \(latentChannels * blockSize)")
         }
-        guard scalingFactor.isFinite, scalingFactor > 0 else { throw CodecError("scalingFactor must be a positive number") }
+        guard scalingFactor.isFinite, scalingFactor > 0 else { throw CodecError("scalingFactor is \(scalingFactor); allowed: a positive finite number") }
+        guard mean.allSatisfy(\.isFinite), components.allSatisfy(\.isFinite) else { throw CodecError("mean or components hold NaN or infinite values") }
+        guard explainedVariance.isFinite, (0...1.0001).contains(explainedVariance) else {
+            throw CodecError("explainedVariance is \(explainedVariance); allowed: a number in [0, 1]")
+        }
         if let cs = channelScales {
             guard cs.count == latentChannels else { throw CodecError("channelScales has \(cs.count) values for \(latentChannels) channels") }
             guard cs.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw CodecError("channelScales must be positive numbers") }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// The configuration of diffusers' `CogVideoXTransformer3DModel`, read from and written to its
 /// `config.json` with the same keys. Settings this implementation does not support are refused at
@@ -142,6 +143,14 @@ public struct CogVideoXConfig: Sendable, Equatable, Codable {
     /// Reads `config.json` (diffusers' format), refusing unknown keys and unsupported settings.
     public static func load(_ url: URL) throws -> CogVideoXConfig {
         let data: Data
+        // stat first: a FIFO or a device would block or never end the read.
+        if let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType,
+           type != .typeRegular {
+            throw ModelError.badConfig(url.path, type == .typeDirectory ? "this is a folder, not a file" : "not a regular file (a FIFO, device or socket)")
+        }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int, size > 1 << 20 {
+            throw ModelError.badConfig(url.path, "the file has \(size) bytes; a config.json has at most 1 MiB")
+        }
         do { data = try Data(contentsOf: url) } catch {
             throw ModelError.badConfig(url.path, "cannot read the file (\(error.localizedDescription))")
         }
@@ -160,7 +169,7 @@ public struct CogVideoXConfig: Sendable, Equatable, Codable {
         do { cfg = try JSONDecoder().decode(CogVideoXConfig.self, from: data) } catch let DecodingError.typeMismatch(_, ctx) {
             throw ModelError.badConfig(url.path, "wrong type for \(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)")
         } catch {
-            throw ModelError.badConfig(url.path, "\(error)")
+            throw ModelError.badConfig(url.path, DecodingErrorText.describe(error))
         }
         try cfg.validate(source: url.path)
         return cfg
@@ -176,12 +185,37 @@ public struct CogVideoXConfig: Sendable, Equatable, Codable {
         return try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
     }
 
+    /// The documented range of every size (docs/formats.md): generous around CogVideoX-2b/5b/1.5 (30-48
+    /// heads of 64, 16-32 channels, 30-42 layers, 4096-wide T5 text of 226 tokens), small enough that no
+    /// value can overflow the parameter count or reach an allocation the machine cannot make.
+    public static let ranges: [(key: String, range: ClosedRange<Int>)] = [
+        ("num_attention_heads", 1...256), ("attention_head_dim", 1...512), ("in_channels", 1...1024),
+        ("out_channels", 1...1024), ("freq_shift", -1000...1000), ("time_embed_dim", 1...16384),
+        ("text_embed_dim", 1...16384), ("num_layers", 0...256), ("sample_width", 1...4096),
+        ("sample_height", 1...4096), ("sample_frames", 1...4096), ("patch_size", 1...64),
+        ("temporal_compression_ratio", 1...64), ("max_text_seq_length", 1...4096),
+    ]
+    /// heads × head_dim at most this (CogVideoX-5B: 3072).
+    public static let maxInnerDim = 16384
+
     /// Refuses what the implementation does not support and shapes that cannot work.
     public func validate(source: String = "config") throws {
         func bad(_ m: String) -> ModelError { .badConfig(source, m) }
-        guard numAttentionHeads > 0, attentionHeadDim > 0, numLayers >= 0, inChannels > 0, outChannels > 0,
-              timeEmbedDim > 0, textEmbedDim > 0, patchSize > 0, maxTextSeqLength > 0 else {
-            throw bad("sizes must be positive (heads \(numAttentionHeads), head_dim \(attentionHeadDim), layers \(numLayers), channels \(inChannels)/\(outChannels), time_embed_dim \(timeEmbedDim), text_embed_dim \(textEmbedDim), patch_size \(patchSize), max_text_seq_length \(maxTextSeqLength))")
+        let values: [String: Int] = [
+            "num_attention_heads": numAttentionHeads, "attention_head_dim": attentionHeadDim, "in_channels": inChannels,
+            "out_channels": outChannels, "freq_shift": freqShift, "time_embed_dim": timeEmbedDim,
+            "text_embed_dim": textEmbedDim, "num_layers": numLayers, "sample_width": sampleWidth,
+            "sample_height": sampleHeight, "sample_frames": sampleFrames, "patch_size": patchSize,
+            "temporal_compression_ratio": temporalCompressionRatio, "max_text_seq_length": maxTextSeqLength,
+        ]
+        for (key, range) in Self.ranges where !range.contains(values[key]!) {
+            throw bad("\(key) is \(values[key]!); allowed: an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        guard numAttentionHeads * attentionHeadDim <= Self.maxInnerDim else {
+            throw bad("num_attention_heads x attention_head_dim is \(numAttentionHeads * attentionHeadDim); allowed: at most \(Self.maxInnerDim)")
+        }
+        for (key, v) in [("spatial_interpolation_scale", spatialInterpolationScale), ("temporal_interpolation_scale", temporalInterpolationScale)] {
+            guard v.isFinite, v > 0, v <= 1000 else { throw bad("\(key) is \(v); allowed: a number in (0, 1000]") }
         }
         if patchSizeT != nil { throw bad("patch_size_t (CogVideoX 1.5's temporal patching) is not supported") }
         if useLearnedPositionalEmbeddings { throw bad("use_learned_positional_embeddings (CogVideoX-5B-I2V) is not supported") }
@@ -199,7 +233,7 @@ public struct CogVideoXConfig: Sendable, Equatable, Codable {
             // [t: hd/4 | h: 3hd/8 | w: 3hd/8] must each be even to fill the head with rotation pairs.
             throw bad("3D RoPE needs attention_head_dim divisible by 16, got \(attentionHeadDim)")
         }
-        if !(normEps > 0) { throw bad("norm_eps must be positive") }
+        if !(normEps > 0 && normEps <= 1) { throw bad("norm_eps is \(normEps); allowed: a number in (0, 1]") }
         if innerDim % 2 != 0 { throw bad("the timestep sinusoid needs an even inner dim, got \(innerDim)") }
     }
 }
