@@ -1,45 +1,6 @@
 import Foundation
 import TensorCore
 
-/// The process's resident memory as Linux reports it in /proc/self/status.
-public enum ProcessMemory {
-    /// VmHWM (peak resident set size) in bytes, or nil where /proc is not available.
-    public static func peakResidentBytes() -> Int? { statusField("VmHWM:") }
-
-    /// VmRSS (current resident set size) in bytes, or nil.
-    public static func residentBytes() -> Int? { statusField("VmRSS:") }
-
-    /// Resets VmHWM to the current RSS (writes "5" to /proc/self/clear_refs); false if refused.
-    @discardableResult public static func resetPeak() -> Bool {
-        guard let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
-        defer { try? h.close() }
-        do { try h.write(contentsOf: Data("5".utf8)) } catch { return false }
-        return true
-    }
-
-    /// CPU seconds used by all threads of the process so far.
-    public static func processCPUSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
-    /// The 1-minute load average (/proc/loadavg), or nil.
-    public static func loadAverage() -> Double? {
-        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return nil }
-        return s.split(separator: " ").first.flatMap { Double($0) }
-    }
-
-    private static func statusField(_ key: String) -> Int? {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in s.split(separator: "\n") where line.hasPrefix(key) {
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
-        }
-        return nil
-    }
-}
-
 extension CogVideoXVAE {
     /// Convolution FLOPs (2 per multiply-add) of `decode` for latents [1, C, latentFrames, height, width],
     /// counted as the reference computes them: every conv of every frame batch, the upsamplers' Conv2d on
