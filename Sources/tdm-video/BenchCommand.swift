@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the transformer's training step and forward pass on a preset shape.",
         discussion: """
-        Presets: vbench — decode and score 16-frame 64x64 MP4 clips with VBenchLite (clips per second). world — render 16-frame 32x32 training clips of the embedded world (median ms per clip). videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
+        Presets: cogvideox-2b — CogVideoX-2b-shaped random weights in memory: one transformer forward and one VAE decode
+        at 13 frames 480x720, peak memory, and the cost of a 49-frame clip extrapolated by FLOPs (minutes, ~10 GB). vbench — decode and score 16-frame 64x64 MP4 clips with VBenchLite (clips per second). world — render 16-frame 32x32 training clips of the embedded world (median ms per clip). videoio — write and read back a 16-frame 64x64 MP4 (median). small — design.md's peer shape (6 layers, 6 heads x 32, time_embed_dim 128, text_embed_dim 64,
         16 channels, latent 8x8x8, 16 text tokens): a batch-8 AdamW training step (forward + backward + update)
         and a batch-1 forward, median of repeated runs. tiny — the same at 2 layers for a quick check.
         teacher — the shipped teacher's training shape (models/teacher/config.json: 4 layers, 4 heads x 32,
@@ -22,7 +23,7 @@ struct BenchCommand: ParsableCommand {
           tdm-video bench --preset small --json
         """.paragraphs)
 
-    @Option(help: "small | teacher | tiny | videoio | world | vbench")
+    @Option(help: "small | teacher | tiny | videoio | world | vbench | cogvideox-2b")
     var preset: String = "small"
 
     @Option(help: "Timed repetitions of each measurement (the median is reported).")
@@ -32,13 +33,17 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["small", "teacher", "tiny", "videoio", "world", "vbench"].contains(preset) else {
-            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, teacher, tiny, videoio, world, vbench)")
+        guard ["small", "teacher", "tiny", "videoio", "world", "vbench", "cogvideox-2b"].contains(preset) else {
+            throw ValidationError("unknown preset \"\(preset)\" (allowed: small, teacher, tiny, videoio, world, vbench, cogvideox-2b)")
         }
         guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
     }
 
     func run() throws {
+        if preset == "cogvideox-2b" {
+            let r = try benchCogVideoX2b()
+            return try report(r.result, text: r.text)
+        }
         if preset == "vbench" {
             let r = try benchVBench(clips: max(repeats, 20) * 3)
             try report(["preset": preset, "clips_per_second": r.clipsPerSecond].merging(r.detail.mapValues { $0 as Any }) { a, _ in a },

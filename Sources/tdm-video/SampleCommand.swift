@@ -9,21 +9,28 @@ import VideoCommon
 import VideoIO
 import VideoModel
 
-/// `tdm-video sample`: render clips from prompts with a model package (teacher or student).
+/// `tdm-video sample`: render clips from prompts with a model package (teacher or student) or a diffusers
+/// `CogVideoXPipeline` folder (see SamplePipeline.swift).
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Render MP4s from prompts with a model package, using its own sampling defaults.",
+        abstract: "Render MP4s from prompts with a model package or a diffusers CogVideoXPipeline folder, using its own sampling defaults.",
         discussion: """
         A teacher samples with the scheduler, steps and guidance its package stores (set by the `sampling`
         section of its pretrain config; the shipped teacher: 50 DDIM steps with guidance 2, 100 network
         evaluations); a TDM student with its K-step grid and no guidance (K evaluations). --steps, --guidance
         and --scheduler override the defaults.
+        A diffusers CogVideoXPipeline folder (it holds model_index.json, e.g. CogVideoX-2b) renders as
+        diffusers' pipeline does: frames, size and scheduler from the folder (49 frames at 480x720 for
+        CogVideoX-2b), 50 steps, guidance 6, unless --frames, --height, --width, --steps, --guidance or
+        --scheduler say otherwise; --lora fuses a diffusers pytorch_lora_weights.safetensors (e.g. TDM's 4-step
+        student: --lora ... --steps 4 --guidance 1). The text encoder, transformer and VAE are loaded in turn.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
         folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
 
         Examples:
           tdm-video sample --model models/teacher --prompt "a red circle moving left, plain background" --out clip.mp4
+          tdm-video sample --model CogVideoX-2b --lora tdm_lora.safetensors --steps 4 --guidance 1 --prompt "A panda playing guitar" --out panda.mp4
           tdm-video sample --model models/student --prompts configs/suites/heldout_full_info.json --seeds 2 --out out/student
         """.paragraphs)
 
@@ -39,6 +46,12 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "With --prompts: also write a PNG contact sheet, the world's ground truth above each prompt's first clip.") var sheet: String?
     @Flag(help: "No progress line.") var quiet = false
     @Option(name: .customLong("max-memory"), help: "Refuse a model estimated to need more memory than this (e.g. 8G; default: the machine's).") var maxMemory: String?
+    @Option(help: "Pipeline folders: frames (1 + a multiple of 4; default the transformer's sample_frames).") var frames: Int?
+    @Option(help: "Pipeline folders: height in pixels (default sample_height x 8).") var height: Int?
+    @Option(help: "Pipeline folders: width in pixels (default sample_width x 8).") var width: Int?
+    @Option(help: "Pipeline folders: text tokens (default the transformer's max_text_seq_length, 226).") var maxSequenceLength: Int?
+    @Option(help: "Pipeline folders: a diffusers LoRA (pytorch_lora_weights.safetensors) fused into the transformer.") var lora: String?
+    @Option(help: "Pipeline folders: the LoRA's scale.") var loraScale: Float = 1
 
     func validate() throws {
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
@@ -77,6 +90,10 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        if DiffusersPipelineFolder.isPipelineFolder(URL(fileURLWithPath: model)) { return try runPipeline() }
+        guard frames == nil, height == nil, width == nil, maxSequenceLength == nil, lora == nil else {
+            throw CLIError("--frames, --height, --width, --max-sequence-length and --lora apply to diffusers pipeline folders (model_index.json); \(model) is a tdm-video model package")
+        }
         // Everything that can be refused is checked before the model is loaded and anything is written:
         // the prompts and the output names made from them.
         let list = try prompts.map(Self.readPrompts) ?? []

@@ -24,11 +24,13 @@ public struct Sampler {
 
     /// Denoises `latents` [B, F, C, H, W] (initial noise) under per-sample prompt embeddings
     /// `prompt` [B, L, Dt] and, for CFG, `negative` [B, L, Dt]. `rng` supplies a stochastic
-    /// scheduler's noise. `progress(step, total)` is called after each step.
+    /// scheduler's noise. `progress(step, total)` is called after each step; `observe(i, latents)` sees the
+    /// latents after step i (the pipeline checks them against diffusers' `callback_on_step_end`).
     public func run<S: Scheduler>(model: CogVideoXTransformer, scheduler: inout S, latents: [Float], shape: VideoShape,
                                   prompt: [Float], negative: [Float]?, textLength: Int, rng: inout RNG,
                                   timeEmbeddingOffset: [Float]? = nil,
-                                  progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
+                                  progress: ((Int, Int) -> Void)? = nil,
+                                  observe: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
         guard steps >= 1 else { throw ModelError.badInput("the number of sampling steps must be at least 1, got \(steps)") }
         guard steps <= 1000 else { throw ModelError.badInput("at most 1000 sampling steps, got \(steps)") }
         if let custom = customTimesteps {
@@ -57,6 +59,7 @@ public struct Sampler {
             }
             let noise = scheduler.isStochastic ? rng.normal(x.count) : nil
             x = scheduler.step(modelOutput: v, timestep: t, sample: x, steps: steps, noise: noise).prevSample
+            observe?(i, x)
             progress?(i + 1, ts.count)
         }
         return x

@@ -21,7 +21,7 @@ extension CogVideoXTransformer {
         var tensors: [String: SafeTensor] = [:]
         var sources: [String: String] = [:]
         if FileManager.default.fileExists(atPath: single.path) {
-            let f = try SafeTensorsFile.read(single)
+            let f = try SafeTensorsFile.readMapped(single)
             tensors = f.tensors
             for k in f.tensors.keys { sources[k] = single.path }
         } else if FileManager.default.fileExists(atPath: index.path) {
@@ -33,7 +33,7 @@ extension CogVideoXTransformer {
             for shard in Set(map.values).sorted() {
                 guard !shard.contains("/") else { throw ModelError.badWeights(index.path, "shard name \(shard) is not a plain file name") }
                 let url = directory.appendingPathComponent(shard)
-                let f = try SafeTensorsFile.read(url)
+                let f = try SafeTensorsFile.readMapped(url)
                 for (k, v) in f.tensors { tensors[k] = v; sources[k] = url.path }
             }
         } else {

@@ -15,6 +15,14 @@ public struct ReferenceCheck {
         /// rounding noise, so the error is measured against that largest gradient instead.
         public var nearZeroReference = false
         public var passed: Bool { relErr <= tolerance }
+
+        public init(name: String, maxAbsErr: Float, relErr: Float, tolerance: Float, nearZeroReference: Bool = false) {
+            self.name = name
+            self.maxAbsErr = maxAbsErr
+            self.relErr = relErr
+            self.tolerance = tolerance
+            self.nearZeroReference = nearZeroReference
+        }
     }
 
     public static let outputTolerance: Float = 1e-4

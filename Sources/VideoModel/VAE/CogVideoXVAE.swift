@@ -59,7 +59,7 @@ public final class CogVideoXVAE: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ModelError.badWeights(directory.path, "no \(weightsFileName) in the folder")
         }
-        let file = try SafeTensorsFile.read(url)
+        let file = try SafeTensorsFile.readMapped(url)
         return try CogVideoXVAE(config: config, tensors: file.tensors, source: url.path)
     }
 
