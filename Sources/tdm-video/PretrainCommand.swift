@@ -16,6 +16,10 @@ struct PretrainCommand: ParsableCommand {
         DIR/codec.json, and at the end the model package DIR/model (diffusers folder + codec + tdm_video.json,
         EMA weights) with a VBenchLite report of its samples on the held-out suite (DIR/model/report.json). --resume continues a killed run exactly (same data and noise streams).
 
+        Under mpirun (`mpirun -np N tdm-video pretrain ...`) the N ranks share every global batch (N must divide
+        train.batch), average their gradients with MPI_Allreduce and apply the same update; rank 0 alone writes DIR,
+        and --resume works with any such N. See docs/cluster.md.
+
         Example:
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
@@ -31,19 +35,30 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Do not train: write a model package from the last checkpoint's EMA weights to this folder.") var snapshot: String?
 
     func run() throws {
+        let comm = Communicator.world()
+        guard comm.size > 1 else { return try train(comm) }
+        do { try train(comm) } catch { comm.abort("error: \(error)") }
+        comm.finalize()
+    }
+
+    func train(_ comm: Communicator) throws {
         let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: config))
         let outDir = URL(fileURLWithPath: out)
         let trainer = try Pretrainer(config: cfg, outDir: outDir)
         trainer.quiet = quiet
         trainer.stopAfterStep = stopAfter
         if let snap = snapshot {
+            guard comm.isRoot else { return }
             let step = try trainer.exportSnapshot(to: URL(fileURLWithPath: snap), recipe: ["config": config, "snapshot_of": out])
             print("wrote a snapshot of step \(step) to \(snap)")
             return
         }
         let source = WorldClipSource(renderer: WorldRenderer(width: cfg.data.width, height: cfg.data.height,
                                                              frames: cfg.data.frames, fps: cfg.data.fps))
+        trainer.communicator = comm
         let r = try trainer.run(source: source, resume: resume)
+        // Rank 0 alone reports and writes the model.
+        guard comm.isRoot else { return }
         print(String(format: "pretrain: %d steps, final loss %.4f, %d skipped, %.0f s", r.steps, r.finalLoss, r.badSteps, r.seconds))
         guard r.steps >= cfg.train.steps else {
             print("stopped early at step \(r.steps); continue with --resume")

@@ -6,6 +6,14 @@ extension WorldClipSource: ClipSource, PromptSource {
     public var frames: Int { renderer.frames }
     public var height: Int { renderer.height }
     public var width: Int { renderer.width }
+
+    /// The scene and its seed now (exactly `sample`'s draws), the rendering later.
+    public func draw(_ rng: inout RNG) -> () -> (pixels: [Float], prompt: String) {
+        let s = WorldSplit.sampleTrainingScene(&rng)
+        let seed = rng.next()
+        let r = renderer
+        return { (r.renderFloats(s, seed: seed), Grammar.prompt(s)) }
+    }
 }
 
 extension SuiteEvaluation {
