@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "ShapeWorldTests", dependencies: ["ShapeWorld", "VBenchLite", "VideoIO", "VideoCommon"]),
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "VideoCommon"]),
         .testTarget(name: "VBenchLiteTests", dependencies: ["VBenchLite", "VideoIO", "VideoCommon"]),
-        .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon"]),
+        .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon", "ShapeWorld"]),
         // Every test that runs the `tdm-video` binary lives here (the binary of the configuration under test).
         .testTarget(name: "CLITests", dependencies: ["TensorCore", "ShapeWorld", "VBenchLite", "VideoCommon"]),
     ],

@@ -34,12 +34,7 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
     @Option(help: "Do not train: write a model package from the last checkpoint's EMA weights to this folder.") var snapshot: String?
 
-    func run() throws {
-        let comm = Communicator.world()
-        guard comm.size > 1 else { return try train(comm) }
-        do { try train(comm) } catch { comm.abort("error: \(error)") }
-        comm.finalize()
-    }
+    func run() throws { try runOnRanks(train) }
 
     func train(_ comm: Communicator) throws {
         let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: config))
@@ -57,8 +52,13 @@ struct PretrainCommand: ParsableCommand {
                                                              frames: cfg.data.frames, fps: cfg.data.fps))
         trainer.communicator = comm
         let r = try trainer.run(source: source, resume: resume)
-        // Rank 0 alone reports and writes the model.
-        guard comm.isRoot else { return }
+        if comm.size > 1 && !comm.isRoot {
+            // The other ranks write nothing; they render their share of the closing evaluation.
+            if r.steps >= cfg.train.steps && evalSeeds > 0 {
+                _ = try SuiteEvaluation.run(try trainer.packageInMemory(), suite: WorldSplit.heldOutSuite(), seeds: evalSeeds, communicator: comm)
+            }
+            return
+        }
         print(String(format: "pretrain: %d steps, final loss %.4f, %d skipped, %.0f s", r.steps, r.finalLoss, r.badSteps, r.seconds))
         guard r.steps >= cfg.train.steps else {
             print("stopped early at step \(r.steps); continue with --resume")
@@ -71,9 +71,9 @@ struct PretrainCommand: ParsableCommand {
         let curve = try RunPictures.writePretrainCurve(log: trainer.logURL, to: outDir)
         print("wrote \(curve.path)")
         if evalSeeds > 0 {
-            let pkg = try ModelPackage.load(modelDir)
+            let pkg = comm.size > 1 ? try trainer.packageInMemory() : try ModelPackage.load(modelDir)
             let progress = ProgressLine(label: "evaluate", total: WorldSplit.heldOutSuite().count * evalSeeds, quiet: quiet)
-            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds) { i, _ in progress.update(i) }
+            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds, communicator: comm) { i, _ in progress.update(i) }
             progress.finish()
             try SuiteEvaluation.write(report, to: modelDir.appendingPathComponent("report.json"))
             print(report.table())

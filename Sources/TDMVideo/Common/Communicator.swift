@@ -182,3 +182,14 @@ extension Communicator {
         return Data(bytes)
     }
 }
+
+/// A failure on another rank of a data-parallel run, seen by this one.
+public struct RankError: Error, CustomStringConvertible {
+    public var rank: Int
+    public var message: String
+    public init(rank: Int, message: String) {
+        self.rank = rank
+        self.message = message
+    }
+    public var description: String { "rank \(rank): \(message)" }
+}

@@ -30,6 +30,10 @@ public final class Distiller {
     /// Called every `optim.eval_every` iterations (and at the end with `keep_best`); required when
     /// `eval_every` > 0.
     public var evaluator: StudentEvaluator? = nil
+    /// The ranks of a data-parallel run (`Communicator.world()` under mpirun): each rolls out and
+    /// trains on its share of every batch; gradients are summed before each optimiser update; rank 0
+    /// alone writes the log and checkpoints.
+    public var communicator: Communicator = .single
 
     /// The noise maths (x0 and ε from v, forward diffusion) on the teacher's schedule.
     let scheduler: CogVideoXDDIMScheduler
@@ -137,6 +141,13 @@ public final class Distiller {
         return (xt, mixed)
     }
 
+    /// This rank's samples of every batch (all of them in one process): every draw is made for the
+    /// whole batch, in order, and only these samples are kept.
+    var batchShare: Range<Int> { communicator.share(of: config.optim.batch) }
+
+    /// The elements of a share's samples in a whole-batch array.
+    func rows(_ share: Range<Int>) -> Range<Int> { (share.lowerBound * shape1.perSample)..<(share.upperBound * shape1.perSample) }
+
     /// A sample's slice of a batch array.
     func slice(_ a: [Float], _ b: Int) -> ArraySlice<Float> { a[(b * shape1.perSample)..<((b + 1) * shape1.perSample)] }
 
@@ -227,6 +238,7 @@ public final class Distiller {
     /// one from past its checkpoint (a kill between the two writes); it redoes that evaluation and
     /// rewrites the file, so only a file whose iteration and fingerprint match `best` is ever used.
     func saveBest(iteration: Int) throws {
+        guard communicator.isRoot else { return }
         var ck = Checkpoint()
         ck.tensors["student"] = student.parameters.array
         if unified { ck.tensors["steps.student"] = studentSteps }
@@ -235,7 +247,14 @@ public final class Distiller {
     }
 
     func loadBest(iteration: Int) throws {
-        let ck = try Checkpoint.read(bestURL), src = bestURL.path
+        let src = bestURL.path
+        let ck: Checkpoint
+        if communicator.size > 1 {
+            guard let data = try communicator.rootFile(bestURL) else { throw CheckpointError(path: src, message: "is missing") }
+            ck = try Checkpoint.parse(data, url: bestURL)
+        } else {
+            ck = try Checkpoint.read(bestURL)
+        }
         guard ck.state["config"] == fingerprint, try ck.int("iteration", source: src) == iteration else {
             throw CheckpointError(path: src, message: "does not hold this run's best student (iteration \(iteration)); rerun without --resume")
         }
@@ -264,6 +283,8 @@ public final class Distiller {
         guard o.evalEvery == 0 || evaluator != nil else {
             throw ConfigError(file: "distill config", field: "optim.eval_every", message: "is \(o.evalEvery) but no evaluator was given (set Distiller.evaluator)")
         }
+        let comm = communicator
+        try comm.checkDivides(batch: o.batch, file: "distill config", field: "optim.batch")
         try TrainingLoop.makeOutputFolder(outDir)
         let tn = stepCounts.count * te
         studentSteps = [Float](repeating: 0, count: unified ? tn : 0)
@@ -271,13 +292,15 @@ public final class Distiller {
         let state = State(o, parameters: student.parameterCount, tableSize: unified ? tn : 0)
         var loop = TrainingLoop(label: "distill", unit: "iteration", total: o.iterations, logEvery: o.logEvery,
                                 checkpointEvery: o.checkpointEvery, maxBadSteps: o.maxBadSteps, checkpointURL: checkpointURL)
-        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config or teacher") {
+        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config or teacher",
+                                                    communicator: comm) {
             (loop.step, loop.badSteps) = try restore(ck, into: state)
         }
-        if !resume || state.best == nil { try? FileManager.default.removeItem(at: bestURL) }
-        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil)
-        let progress = ProgressLine(label: "distill", total: o.iterations, startStep: loop.step, quiet: quiet)
-        let start = Date()
+        if comm.isRoot && (!resume || state.best == nil) { try? FileManager.default.removeItem(at: bestURL) }
+        let log = comm.isRoot ? try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil) : TrainingLog(discarding: logURL)
+        let progress = ProgressLine(label: comm.size > 1 ? "distill (\(comm.size) ranks)" : "distill", total: o.iterations,
+                                    startStep: loop.step, quiet: quiet || !comm.isRoot)
+        let start = Date(), startStep = loop.step
 
         try loop.run(log: log, progress: progress, stopAfter: stopAfterIteration, iteration: { index in
             var stats = IterationStats()
@@ -285,13 +308,19 @@ public final class Distiller {
             guard try fakeScoreStep(r, state, &stats),
                   try generatorStep(r, state, &stats, iteration: index + 1) else { return .skipped(record: [:]) }
             state.last = stats
-            return .applied(summary: String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss), record: {
+            var summary = String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss)
+            if comm.size > 1 {
+                summary += String(format: " · %d ranks %.2f prompts/s", comm.size,
+                                  Double((index + 1 - startStep) * o.batch) / max(Date().timeIntervalSince(start), 1e-9))
+            }
+            return .applied(summary: summary, record: {
                 ["generator_loss": stats.generatorLoss, "fake_loss": stats.fakeLoss, "normaliser": stats.meanW,
                  "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm, "elapsed_s": Date().timeIntervalSince(start)]
             })
         }, afterStep: { step in
             try evaluateIfDue(step, state, log)
         }, save: { loop in
+            guard comm.isRoot else { return }
             try checkpoint(state, loop: loop).write(to: checkpointURL)
         })
         progress.update(loop.step, String(format: "gen %.4f fake %.4f", state.last.generatorLoss, state.last.fakeLoss), force: true)
@@ -322,12 +351,13 @@ public final class Distiller {
 
     /// 0. Rolls the student out without gradient (unified training draws this batch's K first).
     func rollout(prompts: PromptSource, _ s: State) throws -> Rollout {
-        let bsz = config.optim.batch
+        let share = batchShare
+        let bsz = share.count
         var shape = shape1
         shape.batch = bsz
         let enc = teacher.metadata.textEncoder
         var text = [Float]()
-        for p in (0..<bsz).map({ _ in prompts.samplePrompt(&s.promptRNG) }) {
+        for p in Array((0..<config.optim.batch).map({ _ in prompts.samplePrompt(&s.promptRNG) })[share]) {
             if s.textCache[p] == nil { s.textCache[p] = enc.encode(p) }
             text += s.textCache[p]!
         }
@@ -337,7 +367,7 @@ public final class Distiller {
                         points: [[Float]](repeating: [], count: kk + 1), x0: [[Float]](repeating: [], count: kk + 1),
                         eps: [[Float]](repeating: [], count: kk + 1),
                         studentOffset: offsets(studentSteps, k: kSteps, batch: bsz), fakeOffset: offsets(fakeSteps, k: kSteps, batch: bsz))
-        var x = s.noiseRNG.normal(shape.count)
+        var x = Array(s.noiseRNG.normal(config.optim.batch * shape1.perSample)[rows(share)])
         for (idx, t) in g.enumerated() {
             let k = kk - idx
             r.points[k] = x
@@ -353,12 +383,16 @@ public final class Distiller {
     /// 1. Fake-score updates on the student's trajectory distribution: x0-MSE × min(SNR, clamp) × the
     /// importance weight. Returns false (no update made) on a non-finite loss or gradient.
     func fakeScoreStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats) throws -> Bool {
-        let bsz = r.shape.batch, per = shape1.perSample, n = fake.parameterCount, tn = stepCounts.count * te
+        let per = shape1.perSample, n = fake.parameterCount, tn = stepCounts.count * te
+        let share = batchShare, bsz = config.optim.batch, comm = communicator
         let updates = config.tdm.fakeUpdatesPerStep
         for _ in 0..<updates {
             var xt = [Float](), target = [Float](), taus = [Int](), weights = [Float]()
-            for b in 0..<bsz {
+            var meanIS = 0.0
+            for g in 0..<bsz {
                 let d = draw(&s.noiseRNG, grid: r.grid)
+                guard share.contains(g) else { continue }
+                let b = g - share.lowerBound
                 let (xtb, mixed) = diffuse(x0: slice(r.x0[d.k], b), eps: slice(r.eps[d.k], b), d)
                 xt += xtb
                 target += slice(r.x0[d.k], b)
@@ -370,7 +404,7 @@ public final class Distiller {
                     wIS = Float(Foundation.exp(-0.5 * mm / Double(per) + 0.5 * nn / Double(per)))
                 }
                 weights.append(Float(min(scheduler.snr(d.tau), config.tdm.minSNRClamp)) * wIS)
-                stats.meanIS += Double(wIS) / Double(bsz * updates)
+                meanIS += Double(wIS) / Double(bsz * updates)
             }
             fake.zeroGradients()
             let cache = try fake.forwardTraining(hidden: xt, shape: r.shape, text: r.text, textLength: textLength,
@@ -378,7 +412,7 @@ public final class Distiller {
             let f = scheduler.predictOriginal(v: cache.output.array, sample: xt, timesteps: taus)
             var dOut = [Float](repeating: 0, count: f.count)
             var loss = 0.0
-            for b in 0..<bsz {
+            for b in 0..<share.count {
                 let st = scheduler.sigma(taus[b]), w = weights[b]
                 var l = 0.0
                 for i in (b * per)..<((b + 1) * per) {
@@ -390,11 +424,18 @@ public final class Distiller {
                 loss += l / Double(per) * Double(w) / Double(bsz)
             }
             let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
+            // Across ranks: the sums of the shares' losses and gradients are the batch's.
+            var sums = [loss, meanIS]
+            comm.allreduceSum(&sums)
+            loss = sums[0]
+            stats.meanIS += sums[1]
+            comm.allreduceSum(fake.gradients!.p, count: n)
             let gn = gradientNorm(fake.gradients!.p, count: n)
             guard loss.isFinite && gn.isFinite else { return false }
             s.optF.update(params: fake.parameters.p, grads: fake.gradients!.p, count: n, lr: Float(config.optim.fakeLr))
             if unified {
-                let tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+                var tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: share.count)
+                comm.allreduceSum(&tg)
                 s.optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(config.optim.fakeLr))
             }
             stats.fakeLoss += loss / Double(updates)
@@ -408,9 +449,12 @@ public final class Distiller {
     /// loss or gradient.
     func generatorStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, iteration: Int) throws -> Bool {
         let bsz = r.shape.batch, per = shape1.perSample, n = student.parameterCount, tn = stepCounts.count * te
+        let share = batchShare, comm = communicator
         var draws = [Draw](), xin = [Float](), tg = [Float]()
-        for b in 0..<bsz {
+        for g in 0..<config.optim.batch {
             let d = draw(&s.noiseRNG, grid: r.grid)
+            guard share.contains(g) else { continue }
+            let b = g - share.lowerBound
             draws.append(d)
             xin += slice(r.points[d.k], b)
             tg.append(Float(d.tg))
@@ -448,7 +492,9 @@ public final class Distiller {
         let S = Float(config.tdm.guidance), c = Float(config.tdm.huberC)
         var dOut = [Float](repeating: 0, count: v.count)
         var loss = 0.0
-        let total = Float(v.count)
+        // The global batch's element count: each rank's loss and gradient are its share of the mean.
+        let total = Float(config.optim.batch * per)
+        var meanW = 0.0
         for b in 0..<bsz {
             let off = b * per
             var real = [Float](repeating: 0, count: per)
@@ -459,7 +505,7 @@ public final class Distiller {
                 wsum += Double(abs(x0s[off + i] - real[i]))
             }
             let w = Float(max(wsum / Double(per), 1e-8))
-            stats.meanW += Double(w) / Double(bsz)
+            meanW += Double(w) / Double(config.optim.batch)
             let sg = scheduler.sigma(draws[b].tg)
             for i in 0..<per {
                 // target = sg(x0 + (real − fake)); the difference x0 − target is −(real − fake).
@@ -478,14 +524,19 @@ public final class Distiller {
                 dOut[off + i] = -sg * dl
             }
         }
-        loss /= Double(total)
+        var sums = [loss, meanW]
+        comm.allreduceSum(&sums)
+        loss = sums[0] / Double(total)
+        stats.meanW += sums[1]
         if injectNonFiniteLoss?(iteration) == true { loss = .nan }
         let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
+        comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && gn.isFinite else { return false }
         s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
         if unified {
-            let tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+            var tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+            comm.allreduceSum(&tgr)
             s.optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(config.optim.studentLr))
         }
         stats.generatorLoss = loss

@@ -19,7 +19,8 @@ extension WorldClipSource: ClipSource, PromptSource {
 extension SuiteEvaluation {
     /// The distiller's evaluator on the embedded world: its held-out suite (reported) and its
     /// validation suite (chooses).
-    public static func worldStudentEvaluator(seeds: Int) -> StudentEvaluator {
-        studentEvaluator(heldOut: WorldSplit.heldOutSuite(), validation: WorldSplit.validationSuite(), seeds: seeds)
+    public static func worldStudentEvaluator(seeds: Int, communicator: Communicator = .single) -> StudentEvaluator {
+        studentEvaluator(heldOut: WorldSplit.heldOutSuite(), validation: WorldSplit.validationSuite(), seeds: seeds,
+                         communicator: communicator)
     }
 }

@@ -349,14 +349,24 @@ extension Pretrainer {
     /// the teacher's default sampling from the config's `sampling` section (by default 50 DDIM steps,
     /// guidance 6: CogVideoX's pipeline defaults).
     public func exportPackage(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
-        let meta = PackageMetadata(kind: .teacher,
+        try ModelPackage.save(dir, transformer: model, codec: codec, metadata: packageMetadata(recipe: recipe), dtype: dtype)
+    }
+
+    /// The trained teacher as an in-memory package (the ranks of a data-parallel run other than 0,
+    /// which write nothing, evaluate this).
+    public func packageInMemory() throws -> ModelPackage {
+        ModelPackage(directory: outDir.appendingPathComponent("model"), metadata: packageMetadata(recipe: [:]),
+                     transformer: try model.copy(), codec: codec)
+    }
+
+    func packageMetadata(recipe: [String: String]) -> PackageMetadata {
+        PackageMetadata(kind: .teacher,
                                    video: .init(frames: config.data.frames, height: config.data.height,
                                                 width: config.data.width, fps: config.data.fps),
                                    textEncoder: textEncoder, snrShiftScale: config.train.snrShiftScale,
                                    sampling: .init(scheduler: config.sampling.scheduler, steps: config.sampling.steps,
                                                   guidance: config.sampling.guidance, timesteps: nil),
                                    recipe: recipe)
-        try ModelPackage.save(dir, transformer: model, codec: codec, metadata: meta, dtype: dtype)
     }
 }
 
