@@ -84,6 +84,34 @@ import Testing
         #expect(try Self.losses(d.appendingPathComponent("k2/train_log.jsonl")).map(\.loss) == lm.map(\.loss))
     }
 
+    /// TDM under two ranks against one process, from the same tiny teacher: both losses at every
+    /// iteration, and the student's weights.
+    @Test func twoRanksDistilLikeOneProcess() throws {
+        let d = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: d) }
+        var r = try CLI.run(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/t", "--quiet", "--eval-seeds", "0"])
+        #expect(r.status == 0, "\(r.err)")
+        let args = ["distill", "--config", "configs/tiny_distill.yaml", "--teacher", d.path + "/t/model", "--quiet",
+                    "--eval-seeds", "0", "--sheet-prompts", "0", "--out"]
+        r = try Self.mpi(2, args + [d.path + "/m"])
+        #expect(r.status == 0, "\(r.out) \(r.err)")
+        r = try CLI.run(args + [d.path + "/s"], environment: ["TDM_THREADS": "2"])
+        #expect(r.status == 0, "\(r.err)")
+        func losses(_ run: String) throws -> [[Double]] {
+            try String(contentsOf: d.appendingPathComponent(run + "/distill_log.jsonl"), encoding: .utf8).split(separator: "\n").compactMap { line in
+                guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let g = o["generator_loss"] as? Double, let f = o["fake_loss"] as? Double else { return nil }
+                return [g, f]
+            }
+        }
+        let lm = try losses("m"), ls = try losses("s")
+        #expect(lm.count == 4 && ls.count == 4)
+        for (a, b) in zip(lm, ls) {
+            for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * abs(y), "\(x) vs \(y)") }
+        }
+        #expect(Self.closeness(try Self.weights(d.appendingPathComponent("m/student")), try Self.weights(d.appendingPathComponent("s/student"))) <= 1)
+    }
+
     /// A rank count that does not divide the batch is refused with the field named, on every rank.
     @Test func aBatchTheRanksCannotShareIsRefused() throws {
         let d = CLI.temp()
