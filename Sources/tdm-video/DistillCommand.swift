@@ -21,6 +21,10 @@ struct DistillCommand: ParsableCommand {
         best validation Total (DIR/best.safetensors holds it during the run), and the closing report, on the
         held-out suite, measures that choice on prompts it was not made on.
 
+        Under mpirun (`mpirun -np N tdm-video distill ...`) the N ranks share every batch (N must divide
+        optim.batch) and sum their gradients with MPI_Allreduce before each update; rank 0 alone writes DIR, and
+        --resume works with any such N. See docs/cluster.md.
+
         Example:
           tdm-video distill --config configs/distill.yaml --teacher models/teacher --out runs/student
         """.paragraphs)

@@ -20,7 +20,8 @@ struct SampleCommand: ParsableCommand {
         evaluations); a TDM student with its K-step grid and no guidance (K evaluations). --steps, --guidance
         and --scheduler override the defaults.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
-        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
+        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds. Under mpirun the clips
+        are shared round-robin over the ranks, each writing its own into --out (docs/cluster.md).
 
         Examples:
           tdm-video sample --model models/teacher --prompt "a red circle moving left, plain background" --out clip.mp4
