@@ -5,7 +5,7 @@
 # teacher at 100 and at 4 NFE. Two diagnostic columns: dynamic degree with how many clips of still prompts
 # (no object or camera motion) read as dynamic, and the Total with the 100-NFE teacher's dynamic degree in
 # place of the run's own (docs/results.md: the students' faint shimmer reads as motion).
-# Usage: scripts/ablations.sh [TEACHER=models/teacher] [RUNS=runs/ablations]
+# Usage: [CONFIGS="distill distill_no_is ..."] scripts/ablations.sh [TEACHER=models/teacher] [RUNS=runs/ablations]
 set -euo pipefail
 teacher="${1:-models/teacher}"
 runs="${2:-runs/ablations}"
@@ -50,7 +50,9 @@ t0=$(date +%s.%N); ref=$(score "$teacher" "" "$runs/teacher-50"); t1=$(date +%s.
 row "teacher, 50 DDIM steps + CFG (100 NFE)" "$ref" "$(printf '%.2f s/clip' "$(echo "($t1-$t0)/52" | bc -l)")" "$ref"
 t0=$(date +%s.%N); r=$(score "$teacher" 4 "$runs/teacher-4"); t1=$(date +%s.%N)
 row "teacher, 4 DDIM steps + CFG (8 NFE)" "$r" "$(printf '%.3f s/clip' "$(echo "($t1-$t0)/52" | bc -l)")" "$ref"
-for cfg in distill distill_no_is distill_clean distill_mse distill_fake5 distill_unify; do
+# Every switch of issue 19 with the default (configs/distill*.yaml; docs/results.md, "Ablations").
+configs="${CONFIGS:-distill distill_no_is distill_is_authors_early distill_clean distill_clean_interval distill_mse distill_huber_vector distill_fake_x0_min_snr distill_fake5 distill_unify distill_unify_nostep distill_dmd2 distill_long}"
+for cfg in $configs; do
   out="$runs/$cfg"
   rm -rf "$out"
   t0=$(date +%s.%N)
@@ -60,7 +62,7 @@ for cfg in distill distill_no_is distill_clean distill_mse distill_fake5 distill
   iters=$(sed -n 's/^distill: \([0-9]*\) iterations.*/\1/p' "$out.log")
   kept=$(sed -n 's/^keep_best: the student of iteration \([0-9]*\).*/, kept \1/p' "$out.log")
   cost="$(printf '%.0f s, %d it' "$(echo "$t1-$t0" | bc -l)" "$iters")$kept"
-  if [ "$cfg" = distill_unify ]; then
+  if [ "$cfg" = distill_unify ] || [ "$cfg" = distill_unify_nostep ]; then
     for k in 1 2 4; do row "$cfg, sampled at $k steps" "$(score "$out/student" $k "$out/eval-$k")" "$cost" "$ref"; done
   else
     row "$cfg" "$(score "$out/student" "" "$out/eval")" "$cost" "$ref"

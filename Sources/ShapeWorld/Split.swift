@@ -59,8 +59,11 @@ public enum WorldSplit {
                                relationship: s.relation?.rawValue, cameraMotion: s.camera.vbenchName,
                                background: s.background.rawValue)
         var aux = AuxiliaryInfo(world: facts)
-        var dims = ["subject_consistency", "background_consistency", "temporal_flickering", "motion_smoothness",
-                    "dynamic_degree", "aesthetic_quality", "imaging_quality", "overall_consistency"]
+        // Dynamic degree only where the prompt asks for motion (VBench scores each dimension on its own
+        // prompt list; a still prompt must not be rewarded for motion nobody asked for).
+        let moves = s.camera != .still || s.objects.contains { $0.motion != .still }
+        var dims = ["subject_consistency", "background_consistency", "temporal_flickering", "motion_smoothness"]
+            + (moves ? ["dynamic_degree"] : []) + ["aesthetic_quality", "imaging_quality", "overall_consistency"]
         if s.objects.count == 2, let r = s.relation {
             let a = s.objects[0], b = s.objects[1]
             aux.multipleObjects = ObjectInfo(object: "\(a.shape.rawValue) and \(b.shape.rawValue)")

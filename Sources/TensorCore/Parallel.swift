@@ -35,11 +35,35 @@ public struct SendablePointer<T>: @unchecked Sendable {
     @inlinable public static func + (l: SendablePointer, r: Int) -> SendablePointer { SendablePointer(l.p + r) }
 }
 
-/// Runs `body(i)` for i in 0..<count on the workers (inline when count or threads is 1).
+/// Marks the current thread as running one worker's share of a data-parallel region: kernels called
+/// inside `withSerialKernels` run their chunks inline instead of forking (one level of parallelism).
+/// Chunk boundaries do not change, so the results are the same bits either way.
+public enum SerialRegion {
+    @usableFromInline static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// True on a thread inside `withSerialKernels`.
+    @inlinable public static var isActive: Bool { pthread_getspecific(key) != nil }
+}
+
+/// Runs `body` with every kernel on this thread serial (see `SerialRegion`).
+@inlinable
+public func withSerialKernels<T>(_ body: () throws -> T) rethrows -> T {
+    let was = SerialRegion.isActive
+    pthread_setspecific(SerialRegion.key, UnsafeRawPointer(bitPattern: 1))
+    defer { if !was { pthread_setspecific(SerialRegion.key, nil) } }
+    return try body()
+}
+
+/// Runs `body(i)` for i in 0..<count on the workers (inline when count or threads is 1, or inside a
+/// serial region).
 @inlinable
 public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 0 { return }
-    if count == 1 || Compute.threads == 1 {
+    if count == 1 || Compute.threads == 1 || SerialRegion.isActive {
         for i in 0..<count { body(i) }
         return
     }

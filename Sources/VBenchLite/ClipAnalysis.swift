@@ -26,10 +26,12 @@ final class ClipAnalysis {
         return (0..<(sampled.count - 1)).map { search.run(planes[sampled[$0]], planes[sampled[$0 + 1]]) }
     }()
 
-    /// VBench's dynamic degree decision on our flows.
+    /// VBench's dynamic degree decision on our flows, vectors validated (`DynamicDegree`).
     lazy var dynamicDegree: (dynamic: Bool, pairScores: [Double], threshold: Double, countNeeded: Int, countAbove: Int)? = {
         guard sampled.count >= 2 else { return nil }
-        let scores = flows.map { DynamicDegree.topMagnitude($0) }
+        let scores = flows.indices.map { i in
+            DynamicDegree.topMean(DynamicDegree.validatedMagnitudes(flows[i], planes[sampled[i]], planes[sampled[i + 1]]), fraction: 0.05)
+        }
         let d = DynamicDegree.decide(pairScores: scores, frames: sampled.count, width: video.width, height: video.height)
         return (d.dynamic, scores, d.threshold, d.countNeeded, d.countAbove)
     }()

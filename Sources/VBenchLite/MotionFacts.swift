@@ -206,7 +206,8 @@ enum MotionFacts {
     }
 
     /// Tracks the object best matching (shape, colour) through per-frame detections: in each frame the
-    /// detection with both attributes, else the one with the colour, else nothing; then least-squares
+    /// detection with every attribute named, else nothing (never by colour alone: a wrong shape in the
+    /// right colour is not the prompt's object); then least-squares
     /// slopes of centroid and log size over frame index. Frames where the object touches the frame's
     /// edge (cut off, so its centroid and size are biased) are left out when at least three others
     /// remain. Nil when found in fewer than half the frames or fewer than two.
@@ -214,7 +215,6 @@ enum MotionFacts {
         var found: [(Double, DetectedObject)] = []
         for (t, objs) in detections.enumerated() {
             let pick = objs.first(where: { (shape == nil || $0.shape == shape) && (color == nil || $0.color == color) })
-                ?? objs.first(where: { color != nil && $0.color == color })
                 ?? (shape == nil && color == nil ? objs.first : nil)
             if let o = pick { found.append((Double(t), o)) }
         }

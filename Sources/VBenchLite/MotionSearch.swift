@@ -212,24 +212,30 @@ struct MotionSearch {
         return field
     }
 
-    /// One Lucas–Kanade step around each pixel's integer displacement, on luma over the same window:
-    /// δ = −M⁻¹·[ΣIxIt, ΣIyIt] with M = [ΣIx², ΣIxIy; ΣIxIy, ΣIy²], It = B(p + d) − A(p). Unlike
+    /// One Lucas–Kanade step around each pixel's integer displacement, over the same window and the
+    /// three colour planes together (an object of the background's brightness but another hue moves as
+    /// visibly as any): δ = −M⁻¹·[ΣIxIt, ΣIyIt] with M = [ΣIx², ΣIxIy; ΣIxIy, ΣIy²] summed over R, G, B
+    /// (each /3), It = B(p + d) − A(p). Unlike
     /// interpolating the SAD curve, this is unbiased (identical frames give exactly zero), which
     /// matters for VBench's thresholds and the camera fit. It also recovers sub-pixel motion on weak
     /// texture where the displacement penalty kept the integer search at zero. Steps beyond ±1 px or
     /// on flat windows (an ill-conditioned M) are not taken.
     private func refine(_ field: inout Field, _ a: FramePlanes, _ b: FramePlanes) {
         let w = field.width, h = field.height, n = w * h
-        let la = a.luma(), lb = b.luma()
         var ixx = [Float](repeating: 0, count: n), ixy = ixx, iyy = ixx, ixt = ixx, iyt = ixx
-        for y in 0..<h {
-            for x in 0..<w {
-                let i = y * w + x
-                let gx = 0.5 * (la[y * w + min(w - 1, x + 1)] - la[y * w + max(0, x - 1)])
-                let gy = 0.5 * (la[min(h - 1, y + 1) * w + x] - la[max(0, y - 1) * w + x])
-                let bx = min(w - 1, max(0, x + Int(field.ix[i]))), by = min(h - 1, max(0, y + Int(field.iy[i])))
-                let it = lb[by * w + bx] - la[i]
-                ixx[i] = gx * gx; ixy[i] = gx * gy; iyy[i] = gy * gy; ixt[i] = gx * it; iyt[i] = gy * it
+        let ps = a.planeSize
+        for c in 0..<3 {
+            let o = c * ps
+            for y in 0..<h {
+                for x in 0..<w {
+                    let i = y * w + x
+                    let gx = 0.5 * (a.data[o + a.index(min(w - 1, x + 1), y)] - a.data[o + a.index(max(0, x - 1), y)])
+                    let gy = 0.5 * (a.data[o + a.index(x, min(h - 1, y + 1))] - a.data[o + a.index(x, max(0, y - 1))])
+                    let bx = min(w - 1, max(0, x + Int(field.ix[i]))), by = min(h - 1, max(0, y + Int(field.iy[i])))
+                    let it = b.data[o + b.index(bx, by)] - a.data[o + a.index(x, y)]
+                    ixx[i] += gx * gx / 3; ixy[i] += gx * gy / 3; iyy[i] += gy * gy / 3
+                    ixt[i] += gx * it / 3; iyt[i] += gy * it / 3
+                }
             }
         }
         let r = windowRadius

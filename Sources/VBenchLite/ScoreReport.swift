@@ -72,38 +72,55 @@ public struct DimensionResult: Codable, Sendable, Equatable {
     }
 }
 
-/// A VBenchLite report: every dimension, and VBench's Quality, Semantic and Total over the dimensions
-/// that have a value (`dims_used`). Unlike VBench's `cal_final_score.py`, which counts a missing
-/// dimension as 0, a missing dimension here is left out of its group's weighted mean.
+/// A VBenchLite report: every dimension, VBench's Quality, Semantic and Total as VBench's
+/// `cal_final_score.py` computes them (a dimension without a value counts raw 0: `total_score`), the
+/// same over the dimensions that have a value (`dims_used`) only (`total_score_scorable`), and the
+/// distribution section when a reference was given.
 public struct ScoreReport: Codable, Sendable, Equatable {
     public var dimensions: [DimensionResult]
+    /// VBench's, missing dimensions counted as raw 0 (comparable with VBench's published Totals).
     public var qualityScore: Double?
     public var semanticScore: Double?
     public var totalScore: Double?
+    /// Over the dimensions with a value only (each group's weighted mean of what could be scored).
+    public var qualityScoreScorable: Double?
+    public var semanticScoreScorable: Double?
+    public var totalScoreScorable: Double?
     public var dimsUsed: [String]
     public var videoCount: Int
     public var tool: String
+    /// Diversity, coverage and fidelity of the clips as a set, against reference clips.
+    public var distribution: DistributionReport?
 
     enum CodingKeys: String, CodingKey {
         case dimensions
         case qualityScore = "quality_score"
         case semanticScore = "semantic_score"
         case totalScore = "total_score"
+        case qualityScoreScorable = "quality_score_scorable"
+        case semanticScoreScorable = "semantic_score_scorable"
+        case totalScoreScorable = "total_score_scorable"
         case dimsUsed = "dims_used"
         case videoCount = "video_count"
-        case tool
+        case tool, distribution
     }
 
     public init(dimensions: [DimensionResult], videoCount: Int) {
         self.dimensions = dimensions.sorted { $0.dimension < $1.dimension }
         self.videoCount = videoCount
-        self.tool = "VBenchLite 1"
+        self.tool = "VBenchLite 2"
         var raw: [String: Double] = [:]
         for d in dimensions { if let s = d.score { raw[d.dimension.rawValue] = s } }
         let agg = VBenchLite.aggregate(raw: raw)
-        qualityScore = agg.quality
-        semanticScore = agg.semantic
-        totalScore = agg.total
+        qualityScoreScorable = agg.quality
+        semanticScoreScorable = agg.semantic
+        totalScoreScorable = agg.total
+        if raw.isEmpty {
+            qualityScore = nil; semanticScore = nil; totalScore = nil
+        } else {
+            let v = VBenchLite.aggregateVBench(raw: raw)
+            qualityScore = v.quality; semanticScore = v.semantic; totalScore = v.total
+        }
         dimsUsed = VBenchDimension.allCases.filter { raw[$0.rawValue] != nil }.map(\.rawValue)
     }
 
@@ -185,7 +202,12 @@ public struct ScoreReport: Codable, Sendable, Equatable {
                          + lpad(f(d.normalized), 9) + lpad("\(used)", 8) + "  " + note)
         }
         lines.append(String(repeating: "-", count: 72))
-        lines.append("quality  \(f(qualityScore.map { $0 * 100 }, 2))   semantic  \(f(semanticScore.map { $0 * 100 }, 2))   total  \(f(totalScore.map { $0 * 100 }, 2))   (VBench 0-100, \(dimsUsed.count) of 16 dimensions, \(videoCount) videos)")
+        lines.append("quality  \(f(qualityScore.map { $0 * 100 }, 2))   semantic  \(f(semanticScore.map { $0 * 100 }, 2))   total  \(f(totalScore.map { $0 * 100 }, 2))   (VBench 0-100; missing dimensions count 0, as in VBench; \(dimsUsed.count) of 16 dimensions, \(videoCount) videos)")
+        lines.append("scorable only: quality  \(f(qualityScoreScorable.map { $0 * 100 }, 2))   semantic  \(f(semanticScoreScorable.map { $0 * 100 }, 2))   total  \(f(totalScoreScorable.map { $0 * 100 }, 2))   (over the \(dimsUsed.count) dimensions with a value)")
+        if let distribution {
+            lines.append("")
+            lines.append(distribution.table())
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -31,17 +31,18 @@ enum SemanticChecks {
     }
 
     /// VBench `color.py`: frames where the object is found with a nameable colour form the
-    /// denominator, those whose colour is the prompt's the numerator; (num, den). The object is the
-    /// detection of the shape the prompt names, else the largest detection. Nil when the aux colour is
-    /// not one of VBench's nine.
+    /// denominator, those whose colour is the prompt's the numerator; (num, den). Only detections of
+    /// the shape the prompt names count (VBench reads the caption of a region detected as the object);
+    /// a frame without one, or a prompt naming no shape of the world, adds nothing, so such videos are
+    /// dropped as VBench drops videos whose object is never found. Nil when the aux colour is not one of
+    /// VBench's nine.
     static func color(_ a: ClipAnalysis, _ info: ColorInfo, prompt: String) -> (num: Double, den: Double)? {
         let target = info.color.lowercased()
         guard ColorNaming.promptColors.contains(target) else { return nil }
         let shape = ShapeSegmenter.parseObject(prompt)?.shape
         var num = 0, den = 0
         for objs in a.detections {
-            let pick = shape.flatMap { s in objs.first { $0.shape == s } } ?? objs.first
-            guard let o = pick else { continue }
+            guard let s = shape, let o = objs.first(where: { $0.shape == s }) else { continue }
             den += 1
             if o.color == target { num += 1 }
         }

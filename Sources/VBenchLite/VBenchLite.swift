@@ -40,6 +40,20 @@ public struct VBenchLite: Sendable {
         return (q, s, total)
     }
 
+    /// VBench's Quality, Semantic and Total as `scripts/cal_final_score.py` computes them: a dimension
+    /// without a value gets raw 0 (then normalised, so a dimension whose minimum is above 0 counts
+    /// slightly negative), and every group divides by the weights of all its dimensions (Quality 6.5,
+    /// Semantic 9). This is the Total comparable with VBench's; `aggregate(raw:)` is the scorable-only one.
+    public static func aggregateVBench(raw: [String: Double]) -> (quality: Double, semantic: Double, total: Double) {
+        var qs = 0.0, qw = 0.0, ss = 0.0, sw = 0.0
+        for d in VBenchDimension.allCases {
+            let r = raw[d.rawValue].flatMap { $0.isFinite ? $0 : nil } ?? 0
+            if d.group == .quality { qs += d.normalized(r); qw += d.weight } else { ss += d.normalized(r); sw += d.weight }
+        }
+        let q = qs / qw, s = ss / sw
+        return (q, s, (VBenchWeights.quality * q + VBenchWeights.semantic * s) / (VBenchWeights.quality + VBenchWeights.semantic))
+    }
+
     /// Scores a set of videos. `name` is what the report calls each video (its path, usually).
     public func evaluate(videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)]) -> ScoreReport {
         let count = videos.count
@@ -126,7 +140,13 @@ public struct VBenchLite: Sendable {
         guard video.frameCount >= 1 else { return out }
         let a = ClipAnalysis(video: video)
         let aux = prompt?.auxiliaryInfo
-        let want = dimensions
+        // VBench evaluates each dimension on its own prompt list: with a prompt whose `dimension` list is
+        // given, only the dimensions it names are scored on this clip (dynamic degree is not rewarded on
+        // prompts that ask for no motion, for instance).
+        var want = dimensions
+        if let listed = prompt?.dimension, !listed.isEmpty {
+            want = want.filter { listed.contains($0.rawValue) }
+        }
         let frames = Double(video.frameCount)
 
         if want.contains(.subjectConsistency) {

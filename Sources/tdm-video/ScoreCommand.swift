@@ -16,14 +16,23 @@ struct ScoreCommand: ParsableCommand {
         VBench's naming convention `{prompt}-{i}.mp4`, and the prompt's auxiliary info enables the \
         semantic dimensions. The last line printed is `total_score=<Total on VBench's 0-100 scale>`.
 
+        Distribution metrics (diversity, recall, precision, Frechet distance, KID, sharpness gap, \
+        still-prompt motion; docs/vbenchlite.md) compare the clips of each prompt, as a set, with reference \
+        clips: by default the world's own clips of the prompt (prompts in the world's grammar; \
+        --reference-seeds seeds from 1,000,000 up, and as many again from 2,000,000 up for the \
+        world-against-world floor), or the clips of --reference DIR named like the evaluated ones. Sample \
+        at least 8 seeds per prompt (`sample --seeds 16`) for figures worth reading.
+
         Examples:
           tdm-video score clips/ --suite suite.json --out report.json
+          tdm-video score clips/ --suite suite.json --reference real_clips/
           tdm-video score clips/ --suite suite.json --write-baseline base.json
-          tdm-video score clips/ --suite suite.json --baseline base.json --max-drop 1
+          tdm-video score clips/ --suite suite.json --baseline base.json --max-drop 1 --max-recall-drop 0.15
           tdm-video score --aggregate run_eval_results.json
 
         Exit codes: 0 success (or no regression); 1 an error; 3 Total fell more than --max-drop \
-        points below the baseline, or a dimension more than --max-dim-drop (the fallen dimensions are listed).
+        points below the baseline, or a dimension more than --max-dim-drop, or a distribution figure \
+        beyond its limit (the fallen dimensions and figures are listed).
         """.paragraphs)
 
     @Argument(help: "Video files or directories of videos.")
@@ -53,6 +62,24 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Print Quality, Semantic and Total of raw per-dimension values in VBench's results layout.")
     var aggregate: String?
 
+    @Option(help: "A folder of reference clips named {prompt}-{i}.mp4 for the distribution metrics (default: the world's own clips).")
+    var reference: String?
+
+    @Option(name: .customLong("reference-seeds"), help: "World reference clips per prompt for the distribution metrics.")
+    var referenceSeeds: Int = 16
+
+    @Flag(name: .customLong("no-distribution"), help: "Skip the distribution metrics.")
+    var noDistribution = false
+
+    @Option(name: .customLong("max-recall-drop"), help: "With --baseline: largest allowed fall of the distribution's recall (0-1).")
+    var maxRecallDrop: Double?
+
+    @Option(name: .customLong("max-diversity-drop"), help: "With --baseline: largest allowed fall of the mean diversity (0-1).")
+    var maxDiversityDrop: Double?
+
+    @Option(name: .customLong("max-fd-rise"), help: "With --baseline: largest allowed rise of the conditional Frechet distance.")
+    var maxFDRise: Double?
+
     @Flag(help: "Print the JSON report instead of the table.")
     var json = false
 
@@ -74,6 +101,14 @@ struct ScoreCommand: ParsableCommand {
             throw ScoreError("--max-dim-drop must be a non-negative number of points, not \(m)")
         }
         if maxDimDrop != nil && baseline == nil { throw ScoreError("--max-dim-drop needs --baseline") }
+        for (name, v) in [("--max-recall-drop", maxRecallDrop), ("--max-diversity-drop", maxDiversityDrop), ("--max-fd-rise", maxFDRise)] {
+            guard let v else { continue }
+            if !v.isFinite || v < 0 { throw ScoreError("\(name) must be a non-negative number, not \(v)") }
+            if baseline == nil { throw ScoreError("\(name) needs --baseline") }
+            if noDistribution { throw ScoreError("\(name) needs the distribution metrics (drop --no-distribution)") }
+        }
+        if !(1...1000).contains(referenceSeeds) { throw ScoreError("--reference-seeds must be in 1...1000, not \(referenceSeeds)") }
+        if reference != nil && noDistribution { throw ScoreError("--reference is for the distribution metrics; drop --no-distribution") }
     }
 
     func run() throws {
@@ -102,7 +137,8 @@ struct ScoreCommand: ParsableCommand {
         if !unmatched.isEmpty {
             FileHandle.standardError.write(Data("warning: \(unmatched.count) video(s) match no prompt of the suite (semantic dimensions skipped): \(unmatched.prefix(5).joined(separator: ", "))\n".utf8))
         }
-        let report = VBenchLite().evaluate(videos: inputs)
+        var report = VBenchLite().evaluate(videos: inputs)
+        if !noDistribution { report.distribution = try distribution(inputs) }
         let data = try report.jsonData()
         if let out { try AtomicFile.write(data, to: URL(fileURLWithPath: out)) }
         if let writeBaseline { try AtomicFile.write(data, to: URL(fileURLWithPath: writeBaseline)) }
@@ -137,10 +173,73 @@ struct ScoreCommand: ParsableCommand {
                     for f in failures { print("  " + f) }
                 }
             }
+            let gate = DistributionGate(maxRecallDrop: maxRecallDrop, maxDiversityDrop: maxDiversityDrop, maxFrechetRise: maxFDRise)
+            if !gate.isEmpty {
+                guard let bd = try Self.loadReport(baseline)?.distribution else {
+                    throw ScoreError("\(baseline): the baseline has no distribution section (record it again with this version of score)")
+                }
+                guard let cd = report.distribution else {
+                    throw ScoreError("no distribution metrics for these videos (no reference clips); cannot apply the distribution limits")
+                }
+                let failures = gate.failures(current: cd, baseline: bd)
+                print(String(format: "baseline distribution: recall %.4f -> %.4f, diversity %.4f -> %.4f, Frechet distance %.4f -> %.4f",
+                             bd["recall"]?.value ?? .nan, cd["recall"]?.value ?? .nan, bd["diversity"]?.value ?? .nan,
+                             cd["diversity"]?.value ?? .nan, bd["frechet_distance"]?.value ?? .nan, cd["frechet_distance"]?.value ?? .nan))
+                if !failures.isEmpty {
+                    regressed = true
+                    print("REGRESSION: \(failures.count) distribution figure(s) beyond their limits:")
+                    for f in failures { print("  " + f) }
+                }
+            }
             if !regressed { print("no regression") }
         }
         print(String(format: "total_score=%.4f", total * 100))
         if regressed { throw ExitCode(3) }
+    }
+
+    /// The distribution section: evaluated clips grouped by prompt, against the world's clips of each
+    /// prompt or the clips of --reference.
+    func distribution(_ inputs: [(name: String, video: RGBVideo, prompt: PromptEntry?)]) throws -> DistributionReport? {
+        var order: [String] = []
+        var groups: [String: (entry: PromptEntry?, clips: [RGBVideo])] = [:]
+        for i in inputs {
+            let key = i.prompt?.promptEn ?? ReferenceClips.promptKey(URL(fileURLWithPath: i.name))
+            if groups[key] == nil { order.append(key); groups[key] = (i.prompt, []) }
+            groups[key]!.clips.append(i.video)
+        }
+        let list = order.map { (prompt: $0, entry: groups[$0]!.entry, clips: groups[$0]!.clips) }
+        let found: (prompts: [DistributionPrompt], skipped: [String])
+        let label: String
+        if let reference {
+            found = try ReferenceClips.folder(reference, groups: list)
+            label = "the clips of \(reference)"
+        } else {
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-score-ref-\(ProcessInfo.processInfo.processIdentifier)")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            found = try ReferenceClips.world(groups: list, referenceSeeds: referenceSeeds, scratch: scratch)
+            label = "the world's clips, \(referenceSeeds) seeds per prompt from \(ReferenceClips.referenceSeedBase)"
+        }
+        if found.prompts.isEmpty {
+            let why = reference.map { "no clip in \($0) matches an evaluated prompt" } ?? "no prompt is in the world's grammar; give --reference DIR"
+            FileHandle.standardError.write(Data("note: no distribution metrics: \(why)\n".utf8))
+            return nil
+        }
+        var r = DistributionEvaluator().evaluate(found.prompts, referenceLabel: label)
+        if !found.skipped.isEmpty {
+            r?.notes.append("\(found.skipped.count) prompt(s) without reference clips left out, e.g. \"\(found.skipped[0])\"")
+        }
+        let fewest = found.prompts.map(\.evaluated.count).min() ?? 0
+        if fewest < 8 { r?.notes.append("only \(fewest) evaluated clip(s) for some prompt: diversity and recall are coarse below 8 seeds") }
+        return r
+    }
+
+    /// The full VBenchLite report in a baseline file, if it is one (nil for a VBench results file).
+    static func loadReport(_ path: String) throws -> ScoreReport? {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ScoreError("\(path): cannot read the file (\(error.localizedDescription))")
+        }
+        return try? ScoreReport.decode(data)
     }
 
     /// Raw per-dimension values from a VBenchLite report or a VBench results file.

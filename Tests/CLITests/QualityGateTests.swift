@@ -13,10 +13,25 @@ import Testing
         var seeds: Int
         var maxDrop: Double
         var maxDimDrop: Double
+        /// Distribution limits (docs/vbenchlite.md): largest allowed fall of recall and diversity, rise
+        /// of the conditional Frechet distance.
+        var maxRecallDrop: Double?
+        var maxDiversityDrop: Double?
+        var maxFDRise: Double?
         enum CodingKeys: String, CodingKey {
             case suite, seeds
             case maxDrop = "max_drop"
             case maxDimDrop = "max_dim_drop"
+            case maxRecallDrop = "max_recall_drop"
+            case maxDiversityDrop = "max_diversity_drop"
+            case maxFDRise = "max_fd_rise"
+        }
+        var distributionArgs: [String] {
+            var a: [String] = []
+            if let v = maxRecallDrop { a += ["--max-recall-drop", "\(v)"] }
+            if let v = maxDiversityDrop { a += ["--max-diversity-drop", "\(v)"] }
+            if let v = maxFDRise { a += ["--max-fd-rise", "\(v)"] }
+            return a
         }
     }
 
@@ -35,15 +50,40 @@ import Testing
     }
 
     /// Renders the gate's prompt set with `model` and runs the gate against `name`'s baseline.
-    static func runGate(_ name: String, model: URL, sampleArgs: [String] = [], work: URL) throws -> CLI.Run {
+    /// `collapse`: keep only each prompt's first clip and copy it over the others, as a model that
+    /// ignores its noise would draw them (the same clip for every seed).
+    static func runGate(_ name: String, model: URL, sampleArgs: [String] = [], work: URL, collapse: Bool = false) throws -> CLI.Run {
         let g = try gate(name)
         let clips = work.appendingPathComponent("clips")
-        let s = try CLI.run(["sample", "--model", model.path, "--prompts", g.suite, "--seeds", "\(g.seeds)",
+        let s = try CLI.run(["sample", "--model", model.path, "--prompts", g.suite, "--seeds", "\(collapse ? 1 : g.seeds)",
                              "--out", clips.path, "--quiet"] + sampleArgs)
         guard s.status == 0 else { return s }
+        if collapse {
+            for file in try FileManager.default.contentsOfDirectory(atPath: clips.path) where file.hasSuffix("-0.mp4") {
+                let stem = String(file.dropLast("-0.mp4".count))
+                for i in 1..<g.seeds {
+                    try FileManager.default.copyItem(at: clips.appendingPathComponent(file),
+                                                     to: clips.appendingPathComponent("\(stem)-\(i).mp4"))
+                }
+            }
+        }
         return try CLI.run(["score", clips.path, "--suite", g.suite,
                             "--baseline", modelDir(name).appendingPathComponent("quality/baseline.json").path,
-                            "--max-drop", "\(g.maxDrop)", "--max-dim-drop", "\(g.maxDimDrop)"])
+                            "--max-drop", "\(g.maxDrop)", "--max-dim-drop", "\(g.maxDimDrop)"] + g.distributionArgs)
+    }
+
+    /// A model made to collapse (every seed gives the same clip) keeps its per-clip scores within the
+    /// Total gate but fails on the distribution: diversity and recall fall to 0.
+    @Test(arguments: shipped) func collapsedModelFailsTheDistributionGate(_ name: String) throws {
+        let work = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let g = try Self.gate(name)
+        #expect(!g.distributionArgs.isEmpty, "models/\(name)/quality/gate.json sets no distribution limit")
+        let r = try Self.runGate(name, model: Self.modelDir(name), work: work, collapse: true)
+        print("== quality gate: models/\(name), collapsed\n\(r.out)")
+        #expect(r.status == 3, "models/\(name) collapsed: exit \(r.status), the gate let it through:\n\(r.out)\(r.err)")
+        #expect(r.out.contains("distribution figure(s) beyond their limits"), "the distribution gate names the collapse")
+        #expect(!r.out.contains("REGRESSION: Total fell"), "the per-clip Total gate holds for the collapsed model:\n\(r.out)")
     }
 
     @Test(arguments: shipped) func shippedModelHoldsItsBaseline(_ name: String) throws {

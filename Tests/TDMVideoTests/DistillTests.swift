@@ -59,13 +59,24 @@ struct SquarePrompts: PromptSource {
         #expect(try ck.tensor("student", count: e.student.parameters.count, source: "").allSatisfy(\.isFinite))
     }
 
+    /// The switches that changed meaning are refused in their old spelling, naming the new values.
+    @Test func oldSpellingsAreRefusedWithTheNewNames() throws {
+        for (old, says) in [("importance_sampling: true", "tempered"), ("importance_sampling: false", "none"),
+                            ("generator_loss: huber", "huber_elementwise"), ("fake_loss: mse", "v_mse")] {
+            let error = #expect(throws: ConfigError.self) { _ = try Self.config(", " + old) }
+            #expect(error?.description.contains(says) == true, "\(old): \(String(describing: error))")
+        }
+    }
+
     @Test func gridIsTDMsCogVideoXGrid() {
         #expect(TimestepGrid.shifted(steps: 4, shift: 2) == [999, 856, 665, 399])
         #expect(TimestepGrid.shifted(steps: 1, shift: 2) == [999])
         #expect(TimestepGrid.shifted(steps: 2, shift: 1) == [999, 499])
     }
 
-    @Test(arguments: ["", ", importance_sampling: false", ", matching: clean", ", generator_loss: mse", ", fake_updates_per_step: 2"])
+    @Test(arguments: ["", ", importance_sampling: none", ", importance_sampling: authors_early", ", matching: clean",
+                      ", matching: clean_interval", ", generator_loss: mse", ", generator_loss: huber_vector",
+                      ", fake_loss: x0_min_snr", ", fake_updates_per_step: 2", ", method: dmd2, fake_updates_per_step: 2"])
     func everySwitchTrainsAndMovesTheStudent(extra: String) throws {
         let teacher = try ModelPackage.load(Self.teacherDir)
         let out = PretrainTests.tempDir()
@@ -75,7 +86,11 @@ struct SquarePrompts: PromptSource {
         let r = try d.run(prompts: SquarePrompts(), resume: false)
         #expect(r.iterations == 6 && r.badSteps == 0)
         #expect(r.last.generatorLoss.isFinite && r.last.fakeLoss.isFinite && r.last.meanW > 0)
-        if extra.contains("importance_sampling: false") || extra.contains("clean") { #expect(r.last.meanIS == 1) }
+        if extra.contains("importance_sampling: none") || extra.contains("clean") || extra.contains("dmd2") { #expect(r.last.meanIS == 1) }
+        if extra.isEmpty { #expect(r.last.meanIS != 1) }
+        // The per-interval diagnostics: the fake score's v-MSE and the push along (cond − uncond).
+        let last = try #require(TrainingLog.read(d.logURL).last { $0["generator_loss"] != nil })
+        #expect(last.keys.contains { $0.hasPrefix("fake_vmse_t") } && last.keys.contains { $0.hasPrefix("push_t") }, "\(last.keys)")
         let moved = compareTensors(d.student.parameters.array, teacher.transformer.parameters.array).maxAbs
         let fakeMoved = compareTensors(d.fake.parameters.array, teacher.transformer.parameters.array).maxAbs
         #expect(moved > 0 && fakeMoved > 0)

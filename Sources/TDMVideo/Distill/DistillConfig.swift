@@ -2,7 +2,7 @@ import Foundation
 import TensorCore
 
 /// `configs/distill*.yaml`: TDM distillation (docs: ../shared/docs/tdm.md, "what we implement").
-/// Each ablation switch of tdm.md §6 is a field here.
+/// Each ablation switch of tdm.md §6 and of issue 19 is a field here.
 public struct DistillConfig: ConfigSection, Equatable {
     public struct TDM: ConfigSection, Equatable {
         public init() {}
@@ -11,18 +11,27 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var timeShift = 2.0
         /// The teacher's CFG scale inside the real score.
         public var guidance = 2.0
-        public var generatorLoss = GeneratorLoss.huber
+        /// TDM, or the DMD2 baseline (clean samples at random τ, fresh samples for each fake update).
+        public var method = DistillMethod.tdm
+        public var generatorLoss = GeneratorLoss.huberElementwise
+        /// c of the elementwise pseudo-Huber (`huber_elementwise`); the vector form uses 0.00054·√d.
         public var huberC = 1e-3
         public var matching = Matching.trajectory
-        public var importanceSampling = true
+        /// The fake score's loss: the teacher's own v-MSE, or the authors' demo's x0-MSE × min(SNR, clamp).
+        public var fakeLoss = FakeLoss.vMSE
+        public var importanceSampling = ImportanceSampling.tempered
         /// Step counts for unified training (e.g. [1, 2, 4]); empty trains the single `steps`.
         public var unify: [Int] = []
+        /// With unify: feed K to the student and the fake score through the step-count embedding (the
+        /// paper's TDM-unify); false trains one unconditioned student on every K (Table 5's ablation).
+        public var stepConditioning = true
         public var fakeUpdatesPerStep = 1
         public var minSNRClamp = 5.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
-            case steps, timeShift = "time_shift", guidance, generatorLoss = "generator_loss", huberC = "huber_c"
-            case matching, importanceSampling = "importance_sampling", unify, fakeUpdatesPerStep = "fake_updates_per_step"
-            case minSNRClamp = "min_snr_clamp"
+            case steps, timeShift = "time_shift", guidance, method, generatorLoss = "generator_loss", huberC = "huber_c"
+            case matching, fakeLoss = "fake_loss", importanceSampling = "importance_sampling", unify
+            case stepConditioning = "step_conditioning"
+            case fakeUpdatesPerStep = "fake_updates_per_step", minSNRClamp = "min_snr_clamp"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
@@ -41,6 +50,9 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var batch = 8
         public var studentLr = 5e-6
         public var fakeLr = 1e-4
+        /// Learning rate of TDM-unify's step-count embeddings (student and fake score). With Adam (β1 = 0)
+        /// each element moves about lr per update, so at the student's lr the rows stay near zero (issue 19).
+        public var stepEmbeddingLr = 1e-3
         public var beta1 = 0.0, beta2 = 0.999, weightDecay = 0.0, gradClip = 1.0
         public var seed = 1, checkpointEvery = 50, logEvery = 5, maxBadSteps = 20
         /// Score the student on the held-out and the validation suites every this many iterations (0: never),
@@ -50,7 +62,7 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// instead of the last one. Needs `eval_every` > 0.
         public var keepBest = false
         public enum CodingKeys: String, CodingKey, CaseIterable {
-            case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", beta1, beta2, weightDecay = "weight_decay"
+            case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", stepEmbeddingLr = "step_embedding_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
             case evalEvery = "eval_every", evalSeeds = "eval_seeds", keepBest = "keep_best"
         }
@@ -59,6 +71,7 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require((1...1024).contains(batch), file, path, "batch", "an integer in 1...1024")
             try ConfigFile.require(studentLr > 0 && studentLr < 1, file, path, "student_lr", "a number in (0, 1)")
             try ConfigFile.require(fakeLr > 0 && fakeLr < 1, file, path, "fake_lr", "a number in (0, 1)")
+            try ConfigFile.require(stepEmbeddingLr > 0 && stepEmbeddingLr < 1, file, path, "step_embedding_lr", "a number in (0, 1)")
             try ConfigFile.require(beta1 >= 0 && beta1 < 1, file, path, "beta1", "a number in [0, 1)")
             try ConfigFile.require(beta2 > 0 && beta2 < 1, file, path, "beta2", "a number in (0, 1)")
             try ConfigFile.require(weightDecay >= 0 && weightDecay < 1, file, path, "weight_decay", "a number in [0, 1)")
@@ -87,16 +100,78 @@ public struct DistillConfig: ConfigSection, Equatable {
 
 /// The generator's surrogate loss on x0 − target = −(real − fake).
 public enum GeneratorLoss: String, NamedChoice {
-    /// Elementwise pseudo-Huber √(d² + c²) − c with c = `huber_c`, over the per-sample normaliser.
-    case huber
+    /// The authors' code (train_tdm_demo.py): elementwise pseudo-Huber √(d² + c²) − c with c = `huber_c`,
+    /// over the per-sample normaliser mean|x0 − real|, averaged over all elements.
+    case huberElementwise = "huber_elementwise"
+    /// The paper's Eq. 11: per sample, √(‖d‖² + c²) − c on the whole vector with c = 0.00054·√dim (iCT's
+    /// choice), no normaliser; averaged over the batch.
+    case huberVector = "huber_vector"
     /// Squared error over the per-sample normaliser.
     case mse
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        if text == "huber" {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "\"huber\" now names its form: huber_elementwise (the authors' code, the old huber) or huber_vector (the paper's Eq. 11)")
+        }
+        guard let v = Self(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "must be one of \(Self.names) (got \"\(text)\")")
+        }
+        self = v
+    }
 }
 
 /// Where the fake and real scores are matched.
 public enum Matching: String, NamedChoice {
     /// TDM: x_τ diffused forward from the trajectory point within the step's own interval.
     case trajectory
-    /// DMD2-style: the student's x0 noised with fresh noise, τ ~ U[20, 980).
+    /// DMD2-style: the student's x0 noised with fresh noise, and τ widened to U[20, 980) for every step.
     case clean
+    /// The paper's Table 7 arm: τ in the step's own interval as in `trajectory`, but x_τ noised from the
+    /// student's x0 (x̂_{t_i}) with fresh noise instead of diffused from the trajectory point x_{t_i}.
+    case cleanInterval = "clean_interval"
+}
+
+/// The fake score's training loss.
+public enum FakeLoss: String, NamedChoice {
+    /// v-MSE, the loss the teacher was trained with (BLADE's choice for CogVideoX): even over noise levels.
+    case vMSE = "v_mse"
+    /// The authors' ε-prediction demo: x0-MSE × min(SNR_τ, `min_snr_clamp`). On a v-prediction schedule
+    /// this is min(α², clamp·σ²)·v-MSE: about SNR at high noise, so the fake score barely trains there.
+    case x0MinSNR = "x0_min_snr"
+}
+
+/// The fake loss's per-sample importance weight q(x_τ | x̂0) / q(x_τ | x_{t_i}) (tdm.md §3).
+public enum ImportanceSampling: String, NamedChoice {
+    /// Weight 1.
+    case none
+    /// The authors' current code (after 2f938bf): exp(−mean(mixed²)/2) / exp(−mean(ε²)/2), the ratio
+    /// tempered by a mean over the latent's dimensions; near 1 at thousands of dimensions.
+    case tempered
+    /// The authors' code before 2f938bf: the same, with the mixed noise missing σ_mid,
+    /// (r·ε̂ + β·ε)/σ_τ, which makes the weight about exp(−SNR_τ/2): small at low noise.
+    case authorsEarly = "authors_early"
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "is no longer a boolean: write importance_sampling: \(b ? "tempered" : "none") (the old \(b)), or authors_early; one of \(Self.names)")
+        }
+        let text = try c.decode(String.self)
+        guard let v = Self(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "must be one of \(Self.names) (got \"\(text)\")")
+        }
+        self = v
+    }
+}
+
+/// The distillation method.
+public enum DistillMethod: String, NamedChoice {
+    /// Trajectory Distribution Matching (tdm.md).
+    case tdm
+    /// The DMD2 baseline for "a fraction of DMD2's cost": scores matched on the student's x0 noised at
+    /// τ ~ U[20, 980) (no trajectory), `fake_updates_per_step` fake updates each on a fresh rollout,
+    /// no importance weight.
+    case dmd2
 }

@@ -70,6 +70,8 @@ public final class Distiller {
     /// Step counts trained: the unify list, or the single K.
     public var stepCounts: [Int] { config.tdm.unify.isEmpty ? [config.tdm.steps] : config.tdm.unify }
     var unified: Bool { !config.tdm.unify.isEmpty }
+    /// Unified and told K through the step-count embeddings.
+    var stepConditioned: Bool { unified && config.tdm.stepConditioning }
     /// TDM-unify's step-count embeddings [stepCounts, time_embed_dim] for the student and the fake
     /// score, zero-initialised and added to the time embedding (tdm.md §6).
     public internal(set) var studentSteps: [Float] = []
@@ -78,7 +80,7 @@ public final class Distiller {
 
     /// The K-row of a step table repeated for a batch.
     func offsets(_ table: [Float], k: Int, batch: Int) -> [Float]? {
-        guard unified, let i = stepCounts.firstIndex(of: k) else { return nil }
+        guard stepConditioned, let i = stepCounts.firstIndex(of: k) else { return nil }
         let row = Array(table[(i * te)..<((i + 1) * te)])
         return (0..<batch).flatMap { _ in row }
     }
@@ -102,16 +104,24 @@ public final class Distiller {
         var noise: [Float]
     }
 
+    /// Test seam (the golden test of one iteration, Tests/TDMVideoTests/TDMGoldenTests.swift): draws
+    /// consumed in order (the fake step's samples, then the generator step's) before the random stream.
+    /// Empty in every run.
+    var scriptedDraws: [Draw] = []
+
+    /// Whether x_τ comes from the student's x0 with fresh noise (no trajectory point).
+    var matchesClean: Bool { config.tdm.method == .dmd2 || config.tdm.matching != .trajectory }
+
     func draw(_ rng: inout RNG, grid g: [Int]) -> Draw {
+        if !scriptedDraws.isEmpty { return scriptedDraws.removeFirst() }
         let kk = g.count
         let k = rng.int(1, kk + 1)
         let tg = g[kk - k]
         let tm = k > 1 ? g[kk - k + 1] : -1
         let tau: Int
-        switch config.tdm.matching {
-        case .clean:
+        if config.tdm.method == .dmd2 || config.tdm.matching == .clean {
             tau = rng.int(20, 980)
-        case .trajectory:
+        } else {
             let lo = max(20, tm), hi = max(lo + 1, tg - 10)
             tau = rng.int(lo, hi)
         }
@@ -119,13 +129,14 @@ public final class Distiller {
     }
 
     /// x_τ from the student's x0 and ε at grid step k, for one sample; also the "mixed" noise
-    /// (x_τ = a_τ·x0 + s_τ·mixed) the importance weight needs. Trajectory matching goes to the step's
-    /// end point x_{t_{k-1}} = a·x0 + s·ε first, then forward from there to τ (tdm.md §3).
+    /// (x_τ = a_τ·x0 + s_τ·mixed), the regression target's noise. Trajectory matching goes to the
+    /// step's end point x_{t_{k-1}} = a·x0 + s·ε first, then forward from there to τ (tdm.md §3); the
+    /// clean arms noise x0 directly with the draw's noise.
     func diffuse(x0: ArraySlice<Float>, eps: ArraySlice<Float>, _ d: Draw) -> (xt: [Float], mixed: [Float]) {
         let n = d.noise.count
         var xt = [Float](repeating: 0, count: n), mixed = xt
         let at = scheduler.alpha(d.tau), st = scheduler.sigma(d.tau)
-        if config.tdm.matching == .clean {
+        if matchesClean {
             for i in 0..<n { xt[i] = at * x0[x0.startIndex + i] + st * d.noise[i]; mixed[i] = d.noise[i] }
             return (xt, mixed)
         }
@@ -141,12 +152,29 @@ public final class Distiller {
         return (xt, mixed)
     }
 
-    /// This rank's samples of every batch (all of them in one process): every draw is made for the
-    /// whole batch, in order, and only these samples are kept.
-    var batchShare: Range<Int> { communicator.share(of: config.optim.batch) }
-
-    /// The elements of a share's samples in a whole-batch array.
-    func rows(_ share: Range<Int>) -> Range<Int> { (share.lowerBound * shape1.perSample)..<(share.upperBound * shape1.perSample) }
+    /// The fake loss's importance weight for one sample (`tdm.importance_sampling`): 1 for the clean arms,
+    /// whose proposal is the target's own kernel.
+    func importanceWeight(eps: ArraySlice<Float>, mixed: [Float], _ d: Draw) -> Float {
+        guard !matchesClean else { return 1 }
+        let per = mixed.count
+        var mm = 0.0, nn = 0.0
+        switch config.tdm.importanceSampling {
+        case .none:
+            return 1
+        case .tempered:
+            for i in 0..<per { mm += Double(mixed[i] * mixed[i]); nn += Double(d.noise[i] * d.noise[i]) }
+        case .authorsEarly:
+            // Before 2f938bf: mixed = (r·ε̂ + β·ε)/σ_τ, the student's noise without its σ_mid factor.
+            let at = scheduler.alpha(d.tau), st = scheduler.sigma(d.tau)
+            let am = scheduler.alpha(d.tm), sm = scheduler.sigma(d.tm)
+            let r = at / am, beta = max(0, st * st - (r * sm) * (r * sm)).squareRoot()
+            for i in 0..<per {
+                let m = (r * eps[eps.startIndex + i] + beta * d.noise[i]) / st
+                mm += Double(m * m); nn += Double(d.noise[i] * d.noise[i])
+            }
+        }
+        return Float(Foundation.exp(-0.5 * mm / Double(per) + 0.5 * nn / Double(per)))
+    }
 
     /// A sample's slice of a batch array.
     func slice(_ a: [Float], _ b: Int) -> ArraySlice<Float> { a[(b * shape1.perSample)..<((b + 1) * shape1.perSample)] }
@@ -266,6 +294,26 @@ public final class Distiller {
 
     public struct IterationStats {
         public var generatorLoss = 0.0, fakeLoss = 0.0, meanW = 0.0, meanIS = 0.0, gradNorm = 0.0
+        /// Per grid interval (keyed by the interval's noisy end t_k): the fake score's unweighted v-MSE
+        /// on its training draws, and the push: the projection of (real − fake) on (cond − uncond),
+        /// ⟨real − fake, cond − uncond⟩ / ‖cond − uncond‖², averaged over the generator's draws. A fake
+        /// score stuck at the teacher's conditional score gives guidance − 1; one that follows the
+        /// student gives about 0.
+        public var fakeVMSE: [Int: (sum: Double, count: Int)] = [:]
+        public var push: [Int: (sum: Double, count: Int)] = [:]
+
+        static func add(_ d: inout [Int: (sum: Double, count: Int)], _ key: Int, _ v: Double) {
+            let e = d[key] ?? (0, 0)
+            d[key] = (e.sum + v, e.count + 1)
+        }
+
+        /// The per-interval means as log fields: fake_vmse_t999, push_t999, ...
+        var intervalRecord: [String: Any] {
+            var r = [String: Any]()
+            for (k, e) in fakeVMSE { r["fake_vmse_t\(k)"] = e.sum / Double(e.count) }
+            for (k, e) in push { r["push_t\(k)"] = e.sum / Double(e.count) }
+            return r
+        }
     }
 
     public struct Result {
@@ -304,9 +352,7 @@ public final class Distiller {
 
         try loop.run(log: log, progress: progress, stopAfter: stopAfterIteration, iteration: { index in
             var stats = IterationStats()
-            let r = try rollout(prompts: prompts, state)
-            guard try fakeScoreStep(r, state, &stats),
-                  try generatorStep(r, state, &stats, iteration: index + 1) else { return .skipped(record: [:]) }
+            guard try iteration(prompts: prompts, state, &stats, index: index) else { return .skipped(record: [:]) }
             state.last = stats
             var summary = String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss)
             if comm.size > 1 {
@@ -316,6 +362,7 @@ public final class Distiller {
             return .applied(summary: summary, record: {
                 ["generator_loss": stats.generatorLoss, "fake_loss": stats.fakeLoss, "normaliser": stats.meanW,
                  "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm, "elapsed_s": Date().timeIntervalSince(start)]
+                    .merging(stats.intervalRecord) { a, _ in a }
             })
         }, afterStep: { step in
             try evaluateIfDue(step, state, log)
@@ -333,12 +380,49 @@ public final class Distiller {
         return result
     }
 
+    // MARK: Data parallelism (the one place batches are sliced)
+
+    /// This rank's samples of every batch (all of them in one process): every draw is made for the
+    /// whole batch, in order, and only these samples are kept.
+    var batchShare: Range<Int> { communicator.share(of: config.optim.batch) }
+
+    /// This rank's elements of a whole-batch array (the array itself in one process).
+    func shareOfBatch(_ a: [Float]) -> [Float] {
+        guard communicator.size > 1 else { return a }
+        let s = batchShare, per = shape1.perSample
+        return Array(a[(s.lowerBound * per)..<(s.upperBound * per)])
+    }
+
+    /// A share's loss (a mean over its samples) and gradient as its part of the whole batch's mean.
+    func partOfBatchMean(_ loss: Double, _ dOut: [Float]) -> (Double, [Float]) {
+        let f = Double(batchShare.count) / Double(config.optim.batch)
+        return (loss * f, dOut.map { $0 * Float(f) })
+    }
+
     // MARK: One iteration: rollout, fake-score step, generator step
 
-    /// A batch's rollout: the prompts' embeddings, the step count K and its grid, and at each grid
-    /// step k (K = noisiest) the trajectory point x_{t_k} and the student's x0 and ε there.
+    /// One iteration. TDM: a rollout, `fake_updates_per_step` fake-score updates on it, one generator
+    /// update on it. DMD2: each fake update and the generator update on a fresh rollout of its own.
+    /// Returns false (nothing applied after the failing step) on a non-finite loss or gradient.
+    func iteration(prompts: PromptSource, _ s: State, _ stats: inout IterationStats, index: Int) throws -> Bool {
+        let updates = config.tdm.fakeUpdatesPerStep
+        if config.tdm.method == .dmd2 {
+            for _ in 0..<updates {
+                guard try fakeScoreStep(try rollout(prompts: prompts, s), s, &stats, updates: 1, share: updates) else { return false }
+            }
+            return try generatorStep(try rollout(prompts: prompts, s), s, &stats, iteration: index + 1)
+        }
+        let r = try rollout(prompts: prompts, s)
+        return try fakeScoreStep(r, s, &stats, updates: updates, share: updates)
+            && generatorStep(r, s, &stats, iteration: index + 1)
+    }
+
+    /// A batch's rollout: the prompts' embeddings (and the empty prompt's, for the teacher's CFG), the
+    /// step count K and its grid, and at each grid step k (K = noisiest) the trajectory point x_{t_k}
+    /// and the student's x0 and ε there.
     struct Rollout {
         var text: [Float]
+        var negative: [Float]
         var shape: VideoShape
         var kSteps: Int
         var grid: [Int]
@@ -351,23 +435,31 @@ public final class Distiller {
 
     /// 0. Rolls the student out without gradient (unified training draws this batch's K first).
     func rollout(prompts: PromptSource, _ s: State) throws -> Rollout {
-        let share = batchShare
-        let bsz = share.count
-        var shape = shape1
-        shape.batch = bsz
+        let share = batchShare, bsz = share.count
         let enc = teacher.metadata.textEncoder
         var text = [Float]()
         for p in Array((0..<config.optim.batch).map({ _ in prompts.samplePrompt(&s.promptRNG) })[share]) {
             if s.textCache[p] == nil { s.textCache[p] = enc.encode(p) }
             text += s.textCache[p]!
         }
+        if s.textCache[""] == nil { s.textCache[""] = enc.encode("") }
+        let negative = (0..<bsz).flatMap { _ in s.textCache[""]! }
         let kSteps = unified ? stepCounts[s.noiseRNG.int(0, stepCounts.count)] : config.tdm.steps
+        let noise = s.noiseRNG.normal(config.optim.batch * shape1.perSample)
+        return try rollout(text: text, negative: negative, noise: shareOfBatch(noise), kSteps: kSteps)
+    }
+
+    /// The rollout from given prompt embeddings and starting noise (the golden test calls this directly).
+    func rollout(text: [Float], negative: [Float], noise: [Float], kSteps: Int) throws -> Rollout {
+        var shape = shape1
+        shape.batch = noise.count / shape1.perSample
+        let bsz = shape.batch
         let g = TimestepGrid.shifted(steps: kSteps, shift: config.tdm.timeShift), kk = g.count
-        var r = Rollout(text: text, shape: shape, kSteps: kSteps, grid: g,
+        var r = Rollout(text: text, negative: negative, shape: shape, kSteps: kSteps, grid: g,
                         points: [[Float]](repeating: [], count: kk + 1), x0: [[Float]](repeating: [], count: kk + 1),
                         eps: [[Float]](repeating: [], count: kk + 1),
                         studentOffset: offsets(studentSteps, k: kSteps, batch: bsz), fakeOffset: offsets(fakeSteps, k: kSteps, batch: bsz))
-        var x = Array(s.noiseRNG.normal(config.optim.batch * shape1.perSample)[rows(share)])
+        var x = noise
         for (idx, t) in g.enumerated() {
             let k = kk - idx
             r.points[k] = x
@@ -380,81 +472,76 @@ public final class Distiller {
         return r
     }
 
-    /// 1. Fake-score updates on the student's trajectory distribution: x0-MSE × min(SNR, clamp) × the
-    /// importance weight. Returns false (no update made) on a non-finite loss or gradient.
-    func fakeScoreStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats) throws -> Bool {
-        let per = shape1.perSample, n = fake.parameterCount, tn = stepCounts.count * te
-        let share = batchShare, bsz = config.optim.batch, comm = communicator
-        let updates = config.tdm.fakeUpdatesPerStep
+    /// 1. Fake-score updates on the student's trajectory distribution (`updates` of them on this
+    /// rollout; `share` is how many the iteration makes in all, for the mean loss): the importance weight
+    /// times v-MSE against the v of (x0, mixed noise) (`fake_loss: v_mse`), or times x0-MSE × min(SNR,
+    /// clamp) (`x0_min_snr`). Returns false (no update made) on a non-finite loss or gradient.
+    func fakeScoreStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, updates: Int, share: Int) throws -> Bool {
+        let bsz = r.shape.batch, n = fake.parameterCount, tn = stepCounts.count * te
+        let batch = batchShare, comm = communicator, global = config.optim.batch
         for _ in 0..<updates {
-            var xt = [Float](), target = [Float](), taus = [Int](), weights = [Float]()
+            var xt = [Float](), target = [Float](), vTarget = [Float](), taus = [Int](), weights = [Float](), tgs = [Int]()
             var meanIS = 0.0
-            for g in 0..<bsz {
+            for g in 0..<global {
                 let d = draw(&s.noiseRNG, grid: r.grid)
-                guard share.contains(g) else { continue }
-                let b = g - share.lowerBound
-                let (xtb, mixed) = diffuse(x0: slice(r.x0[d.k], b), eps: slice(r.eps[d.k], b), d)
+                guard batch.contains(g) else { continue }
+                let b = g - batch.lowerBound
+                let eps = slice(r.eps[d.k], b)
+                let (xtb, mixed) = diffuse(x0: slice(r.x0[d.k], b), eps: eps, d)
                 xt += xtb
                 target += slice(r.x0[d.k], b)
+                vTarget += scheduler.velocity(original: Array(slice(r.x0[d.k], b)), noise: mixed, timestep: d.tau)
                 taus.append(d.tau)
-                var wIS: Float = 1
-                if config.tdm.importanceSampling && config.tdm.matching == .trajectory {
-                    var mm = 0.0, nn = 0.0
-                    for i in 0..<per { mm += Double(mixed[i] * mixed[i]); nn += Double(d.noise[i] * d.noise[i]) }
-                    wIS = Float(Foundation.exp(-0.5 * mm / Double(per) + 0.5 * nn / Double(per)))
+                tgs.append(d.tg)
+                let wIS = importanceWeight(eps: eps, mixed: mixed, d)
+                switch config.tdm.fakeLoss {
+                case .vMSE: weights.append(wIS)
+                case .x0MinSNR: weights.append(Float(min(scheduler.snr(d.tau), config.tdm.minSNRClamp)) * wIS)
                 }
-                weights.append(Float(min(scheduler.snr(d.tau), config.tdm.minSNRClamp)) * wIS)
-                meanIS += Double(wIS) / Double(bsz * updates)
+                // (one process: straight into the stats, in the order it always summed)
+                if comm.size > 1 { meanIS += Double(wIS) / Double(global * share) } else { stats.meanIS += Double(wIS) / Double(global * share) }
             }
             fake.zeroGradients()
             let cache = try fake.forwardTraining(hidden: xt, shape: r.shape, text: r.text, textLength: textLength,
                                                  timesteps: taus.map(Float.init), timeEmbeddingOffset: r.fakeOffset)
-            let f = scheduler.predictOriginal(v: cache.output.array, sample: xt, timesteps: taus)
-            var dOut = [Float](repeating: 0, count: f.count)
-            var loss = 0.0
-            for b in 0..<share.count {
-                let st = scheduler.sigma(taus[b]), w = weights[b]
-                var l = 0.0
-                for i in (b * per)..<((b + 1) * per) {
-                    let diff = f[i] - target[i]
-                    l += Double(diff * diff)
-                    // d/d(out) of w·mean(diff²)/B: 2·diff·(−s_τ)·w/(per·B)
-                    dOut[i] = -2 * diff * st * w / Float(per * bsz)
-                }
-                loss += l / Double(per) * Double(w) / Double(bsz)
+            let targets = TDMObjectives.FakeScoreTargets(xt: xt, taus: taus, x0: target, v: vTarget, weights: weights)
+            var (loss, dOut, vmse) = TDMObjectives.fakeScoreLoss(v: cache.output.array, targets, kind: config.tdm.fakeLoss, scheduler: scheduler)
+            for b in 0..<bsz { IterationStats.add(&stats.fakeVMSE, tgs[b], vmse[b]) }
+            // Across ranks: this share's part of the batch mean; the sums over the ranks are the batch's.
+            if comm.size > 1 {
+                (loss, dOut) = partOfBatchMean(loss, dOut)
+                var sums = [loss, meanIS]
+                comm.allreduceSum(&sums)
+                loss = sums[0]
+                stats.meanIS += sums[1]
             }
             let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
-            // Across ranks: the sums of the shares' losses and gradients are the batch's.
-            var sums = [loss, meanIS]
-            comm.allreduceSum(&sums)
-            loss = sums[0]
-            stats.meanIS += sums[1]
             comm.allreduceSum(fake.gradients!.p, count: n)
             let gn = gradientNorm(fake.gradients!.p, count: n)
             guard loss.isFinite && gn.isFinite else { return false }
             s.optF.update(params: fake.parameters.p, grads: fake.gradients!.p, count: n, lr: Float(config.optim.fakeLr))
-            if unified {
-                var tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: share.count)
+            if stepConditioned {
+                var tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
                 comm.allreduceSum(&tg)
-                s.optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(config.optim.fakeLr))
+                s.optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(config.optim.stepEmbeddingLr))
             }
-            stats.fakeLoss += loss / Double(updates)
+            stats.fakeLoss += loss / Double(share)
         }
         return true
     }
 
     /// 2. Moves the student through one of its steps: its x0 at x_{t_k}, diffused to τ, is pushed
-    /// toward x0 + (teacher's CFG x0 − fake x0) at x_τ, with the pseudo-Huber (or MSE) loss over the
-    /// per-sample normaliser, the gradient clipped, AdamW. Returns false (no update) on a non-finite
-    /// loss or gradient.
+    /// toward x0 + (teacher's CFG x0 − fake x0) at x_τ with `tdm.generator_loss` (`TDMObjectives`),
+    /// the gradient clipped, AdamW. Also logs the push of (real − fake) along (cond − uncond) per
+    /// interval. Returns false (no update) on a non-finite loss or gradient.
     func generatorStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, iteration: Int) throws -> Bool {
         let bsz = r.shape.batch, per = shape1.perSample, n = student.parameterCount, tn = stepCounts.count * te
-        let share = batchShare, comm = communicator
+        let batch = batchShare, comm = communicator
         var draws = [Draw](), xin = [Float](), tg = [Float]()
         for g in 0..<config.optim.batch {
             let d = draw(&s.noiseRNG, grid: r.grid)
-            guard share.contains(g) else { continue }
-            let b = g - share.lowerBound
+            guard batch.contains(g) else { continue }
+            let b = g - batch.lowerBound
             draws.append(d)
             xin += slice(r.points[d.k], b)
             tg.append(Float(d.tg))
@@ -476,10 +563,7 @@ public final class Distiller {
         // Teacher with CFG ([uncond ; cond]) and the fake score, both at x_τ.
         var shape2 = r.shape
         shape2.batch = 2 * bsz
-        var text2 = [Float]()
-        let negative = teacher.metadata.textEncoder.encode("")
-        for _ in 0..<bsz { text2 += negative }
-        text2 += r.text
+        let text2 = r.negative + r.text
         let tauF = taus.map(Float.init)
         let vt = try teacher.transformer.forward(hidden: xts + xts, shape: shape2, text: text2, textLength: textLength,
                                                  timesteps: tauF + tauF)
@@ -489,55 +573,46 @@ public final class Distiller {
         let uncond = scheduler.predictOriginal(v: Array(vt[..<half]), sample: xts, timesteps: taus)
         let cond = scheduler.predictOriginal(v: Array(vt[half...]), sample: xts, timesteps: taus)
         let fk = scheduler.predictOriginal(v: vf, sample: xts, timesteps: taus)
-        let S = Float(config.tdm.guidance), c = Float(config.tdm.huberC)
-        var dOut = [Float](repeating: 0, count: v.count)
-        var loss = 0.0
-        // The global batch's element count: each rank's loss and gradient are its share of the mean.
-        let total = Float(config.optim.batch * per)
+        let S = Float(config.tdm.guidance)
+        var target = [Float](repeating: 0, count: v.count), normaliser = [Float]()
         var meanW = 0.0
         for b in 0..<bsz {
             let off = b * per
-            var real = [Float](repeating: 0, count: per)
-            var wsum = 0.0
-            for i in 0..<per {
-                let ru = uncond[off + i], rc = cond[off + i]
-                real[i] = ru + S * (rc - ru)
-                wsum += Double(abs(x0s[off + i] - real[i]))
+            var wsum = 0.0, along = 0.0, guide = 0.0
+            for i in off..<(off + per) {
+                let ru = uncond[i], rc = cond[i]
+                let real = ru + S * (rc - ru)
+                // target = sg(x0 + (real − fake)), the authors' coop_samples.
+                target[i] = x0s[i] + (real - fk[i])
+                wsum += Double(abs(x0s[i] - real))
+                let dg = Double(rc - ru)
+                along += Double(real - fk[i]) * dg
+                guide += dg * dg
             }
-            let w = Float(max(wsum / Double(per), 1e-8))
-            meanW += Double(w) / Double(config.optim.batch)
-            let sg = scheduler.sigma(draws[b].tg)
-            for i in 0..<per {
-                // target = sg(x0 + (real − fake)); the difference x0 − target is −(real − fake).
-                let diff = -(real[i] - fk[off + i])
-                let dl: Float
-                switch config.tdm.generatorLoss {
-                case .huber:
-                    let q = (diff * diff + c * c).squareRoot()
-                    loss += Double((q - c) / w)
-                    dl = diff / q / w / total
-                case .mse:
-                    loss += Double(diff * diff / w)
-                    dl = 2 * diff / w / total
-                }
-                // x0 = a_t·x − s_t·v, so d/dv = −s_t·d/dx0.
-                dOut[off + i] = -sg * dl
-            }
+            if guide > 0 { IterationStats.add(&stats.push, draws[b].tg, along / guide) }
+            normaliser.append(Float(max(wsum / Double(per), 1e-8)))
+            meanW += Double(normaliser[b]) / Double(config.optim.batch)
         }
-        var sums = [loss, meanW]
-        comm.allreduceSum(&sums)
-        loss = sums[0] / Double(total)
-        stats.meanW += sums[1]
+        let targets = TDMObjectives.GeneratorTargets(sample: xin, timesteps: gridTimesteps, target: target, normaliser: normaliser)
+        var (loss, dOut) = TDMObjectives.generatorLoss(v: v, targets, kind: config.tdm.generatorLoss, huberC: Float(config.tdm.huberC),
+                                                       scheduler: scheduler)
+        if comm.size > 1 {
+            (loss, dOut) = partOfBatchMean(loss, dOut)
+            var sums = [loss, meanW]
+            comm.allreduceSum(&sums)
+            (loss, meanW) = (sums[0], sums[1])
+        }
+        stats.meanW += meanW
         if injectNonFiniteLoss?(iteration) == true { loss = .nan }
         let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
         comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && gn.isFinite else { return false }
         s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
-        if unified {
+        if stepConditioned {
             var tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
             comm.allreduceSum(&tgr)
-            s.optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(config.optim.studentLr))
+            s.optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(config.optim.stepEmbeddingLr))
         }
         stats.generatorLoss = loss
         stats.gradNorm = gn
@@ -571,7 +646,7 @@ public final class Distiller {
         var meta = teacher.metadata
         meta.kind = .student
         var table: [String: [Float]]? = nil
-        if unified {
+        if stepConditioned {
             table = [:]
             for (i, k) in stepCounts.enumerated() where fullTable || k == config.tdm.steps {
                 table![String(k)] = Array(studentSteps[(i * te)..<((i + 1) * te)])

@@ -46,6 +46,33 @@ public enum Activation {
         }
     }
 
+    /// The bias of the linear layer before a GELU, fused with it: for each of `rows` rows of `n`
+    /// values, pre[r, j] += b[j] (kept: the backward needs it) and y[r, j] = gelu(pre[r, j]).
+    /// Pass nil for y to apply the GELU in place (inference, when `pre` is not needed again).
+    public static func biasGeluForward(_ y: UnsafeMutablePointer<Float>?, _ pre: UnsafeMutablePointer<Float>,
+                                       bias: UnsafePointer<Float>, rows: Int, n: Int) {
+        let yp = SendablePointer(y ?? pre), pp = SendablePointer(pre), bp = SendablePointer(bias)
+        let inPlace = y == nil
+        parallelChunks(rows, minChunk: max(1, 16_384 / max(n, 1))) { _, lo, hi in
+            for r in lo..<hi {
+                let pr = pp.p + r * n, yr = yp.p + r * n
+                var j = 0
+                while j + 8 <= n {
+                    let v = FastMath.load(pr + j) + FastMath.load(bp.p + j)
+                    if !inPlace { FastMath.store(v, pr + j) }
+                    FastMath.store(gelu(v), yr + j)
+                    j += 8
+                }
+                while j < n {
+                    let v = pr[j] + bp[j]
+                    if !inPlace { pr[j] = v }
+                    yr[j] = gelu(v)
+                    j += 1
+                }
+            }
+        }
+    }
+
     /// dx = dy·gelu'(x) (or += with accumulate). dx may alias dy.
     public static func geluBackward(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>,
                                     _ x: UnsafePointer<Float>, _ n: Int, accumulate: Bool = false) {

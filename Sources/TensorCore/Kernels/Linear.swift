@@ -37,10 +37,7 @@ public enum Linear {
         if let db {
             let dbp = SendablePointer(db)
             parallelChunks(n, minChunk: 64) { _, lo, hi in
-                for i in 0..<m {
-                    let row = dyp.p + i * ldy
-                    for j in lo..<hi { dbp[j] += row[j] }
-                }
+                for i in 0..<m { RowMath.add(dbp.p + lo, dyp.p + i * ldy + lo, hi - lo) }
             }
         }
     }

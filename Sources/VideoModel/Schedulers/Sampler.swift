@@ -43,23 +43,17 @@ public struct Sampler {
         let cfg = usesCFG(hasNegative: negative != nil)
         var x = latents
         let b = shape.batch
-        var doubled = shape
-        doubled.batch = 2 * b
-        let text2 = cfg ? negative! + prompt : prompt
-        let offset2 = timeEmbeddingOffset.map { cfg ? $0 + $0 : $0 }
         for (i, t) in ts.enumerated() {
             let v: [Float]
+            let tb = [Float](repeating: Float(t), count: b)
             if cfg {
-                let out = try model.forward(hidden: x + x, shape: doubled, text: text2, textLength: textLength,
-                                            timesteps: [Float](repeating: Float(t), count: 2 * b),
-                                            timeEmbeddingOffset: offset2)
-                let half = out.count / 2
-                var g = [Float](repeating: 0, count: half)
-                for j in 0..<half { g[j] = out[j] + guidance * (out[half + j] - out[j]) }
-                v = g
+                // The pair [uncond ; cond] as one batch-2B forward (`forwardGuided`).
+                v = try model.forwardGuided(hidden: x, shape: shape, text: prompt, negativeText: negative!,
+                                            textLength: textLength, timesteps: tb, guidance: guidance,
+                                            timeEmbeddingOffset: timeEmbeddingOffset)
             } else {
-                v = try model.forward(hidden: x, shape: shape, text: text2, textLength: textLength,
-                                      timesteps: [Float](repeating: Float(t), count: b), timeEmbeddingOffset: offset2)
+                v = try model.forward(hidden: x, shape: shape, text: prompt, textLength: textLength,
+                                      timesteps: tb, timeEmbeddingOffset: timeEmbeddingOffset)
             }
             let noise = scheduler.isStochastic ? rng.normal(x.count) : nil
             x = scheduler.step(modelOutput: v, timestep: t, sample: x, steps: steps, noise: noise).prevSample

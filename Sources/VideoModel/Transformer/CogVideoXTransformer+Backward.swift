@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 
 extension CogVideoXTransformer {
@@ -18,71 +19,96 @@ extension CogVideoXTransformer {
             throw ModelError.badInput("output gradient has \(dOutput.count) values, expected \(dm.b * dm.n * dm.pOut)")
         }
         if gradients == nil { zeroGradients() }
-        let P = parameters.p, G = gradients!.p, L = layout
-        let d = dm.d, rowsV = dm.b * dm.n, rows = dm.b * dm.s
-
-        // Head: unpatchify⁻¹ → proj_out → modulation → norm_out.norm → norm_final.
-        let dTok = FloatBuffer(count: rowsV * dm.pOut)
-        Self.gatherPatches(dOutput, into: dTok.p, dimsFor(dm, channels: dm.cOut))
-        let dz = FloatBuffer(count: rowsV * d)
-        Linear.backward(dx: dz.p, dw: G + L.projW, db: G + L.projB, dy: dTok.p, x: cache.z.p, w: P + L.projW,
-                        m: rowsV, k: d, n: dm.pOut)
-        let dModOut = FloatBuffer(count: dm.b * 2 * d)
-        let dy2 = FloatBuffer(count: rowsV * d)
-        BlockOps.modulateBackward(dx: dy2.p, dmod: dModOut.p, dout: dz.p, x: cache.y2.p, mod: cache.modOut.p,
-                                  modWidth: 2, batch: dm.b, rows: dm.n, textRows: 0, dim: d,
-                                  shift: 0, scale: 1, encShift: 0, encScale: 1)
-        let dsemb = FloatBuffer(count: dm.b * dm.te)
-        Linear.backward(dx: dsemb.p, dw: G + L.normOutLinW, db: G + L.normOutLinB, dy: dModOut.p, x: cache.semb.p,
-                        w: P + L.normOutLinW, m: dm.b, k: dm.te, n: 2 * d, accumulateDx: true)
-        let dy1 = FloatBuffer(count: rowsV * d)
-        LayerNorm.backward(dx: dy1.p, dw: G + L.normOutW, db: G + L.normOutB, dout: dy2.p, x: cache.y1.p,
-                           w: P + L.normOutW, mean: cache.y2Mean.p, rstd: cache.y2Rstd.p, rows: rowsV, dim: d)
-        let dx = FloatBuffer(count: rows * d)
-        // The video rows of the joint stream receive norm_final's input gradient; text rows start at 0.
-        for b in 0..<dm.b {
-            LayerNorm.backward(dx: dx.p + (b * dm.s + dm.l) * d, dw: G + L.normFinalW, db: G + L.normFinalB,
-                               dout: dy1.p + b * dm.n * d, x: cache.xv.p + b * dm.n * d, w: P + L.normFinalW,
-                               mean: cache.y1Mean.p + b * dm.n, rstd: cache.y1Rstd.p + b * dm.n, rows: dm.n, dim: d)
+        let G = gradients!.p
+        guard cache.isSplit else {
+            return dOutput.withUnsafeBufferPointer {
+                backwardWhole(cache, dOutput: $0.baseAddress!, gradients: G, inputGradients: inputGradients)
+            }
         }
+        // Data parallel: each part's backward runs on its own worker with serial kernels; part 0
+        // accumulates into `gradients`, the others into slabs of their own, added after in part order.
+        let parts = cache.parts, slabs = partGradientSlabs(parts.count - 1)
+        var results = [InputGradients?](repeating: nil, count: parts.count)
+        let perOut = dm.n * dm.pOut
+        dOutput.withUnsafeBufferPointer { db in
+            let dp = SendablePointer(db.baseAddress!), gp = SendablePointer(G)
+            results.withUnsafeMutableBufferPointer { rb in
+                let rp = SendablePointer(rb.baseAddress!)
+                parallelFor(parts.count) { k in
+                    withSerialKernels {
+                        let lo = dm.b * k / parts.count
+                        let target = k == 0 ? gp.p : slabs[k - 1].p
+                        if k > 0 { slabs[k - 1].zero() }
+                        rp[k] = backwardWhole(parts[k], dOutput: dp.p + lo * perOut, gradients: target,
+                                              inputGradients: inputGradients)
+                    }
+                }
+            }
+        }
+        let total = layout.total
+        parallelChunks(total, minChunk: 65_536) { _, lo, hi in
+            for s in slabs { RowMath.add(G + lo, s.p + lo, hi - lo) }
+        }
+        let r = results.map { $0! }
+        return InputGradients(hidden: inputGradients ? r.flatMap { $0.hidden! } : nil,
+                              text: inputGradients ? r.flatMap { $0.text! } : nil,
+                              timeEmbeddingOffset: r.flatMap { $0.timeEmbeddingOffset })
+    }
+
+    /// The backward of one (whole or part) cache, accumulating parameter gradients at `G`.
+    func backwardWhole(_ cache: ForwardCache, dOutput: UnsafePointer<Float>, gradients G: UnsafeMutablePointer<Float>,
+                       inputGradients: Bool) -> InputGradients {
+        let dm = cache.dims
+        let P = parameters.p, L = layout
+        let d = dm.d, rowsV = dm.b * dm.n
+        let w = takeBackwardWork(dm)
+        defer { releaseBackwardWork(w) }
+
+        // Head: unpatchify⁻¹ → proj_out → norm_out (modulated LayerNorm) → norm_final.
+        Self.gatherPatches(dOutput, into: w.dTok.p, dimsFor(dm, channels: dm.cOut))
+        Linear.backward(dx: w.dz.p, dw: G + L.projW, db: G + L.projB, dy: w.dTok.p, x: cache.z.p, w: P + L.projW,
+                        m: rowsV, k: d, n: dm.pOut)
+        w.dModOut.zero()
+        BlockOps.modulatedLayerNormBackward(dx: w.dy1.p, dw: G + L.normOutW, db: G + L.normOutB, dmod: w.dModOut.p,
+                                            dout: w.dz.p, x: cache.y1.p, w: P + L.normOutW, b: P + L.normOutB,
+                                            mean: cache.y2Mean.p, rstd: cache.y2Rstd.p, mod: cache.modOut.p,
+                                            chunks: .head, batch: dm.b, rows: dm.n, textRows: 0, dim: d,
+                                            accumulateDx: false, scratch: w.normScratch.p)
+        w.dsemb.zero()
+        Linear.backward(dx: w.dsemb.p, dw: G + L.normOutLinW, db: G + L.normOutLinB, dy: w.dModOut.p, x: cache.semb.p,
+                        w: P + L.normOutLinW, m: dm.b, k: dm.te, n: 2 * d, accumulateDx: true)
+        LayerNorm.backward(dx: w.dVideo.p, dw: G + L.normFinalW, db: G + L.normFinalB, dout: w.dy1.p, x: cache.xv.p,
+                           w: P + L.normFinalW, mean: cache.y1Mean.p, rstd: cache.y1Rstd.p, rows: rowsV, dim: d)
+        // The video rows of the joint stream receive norm_final's input gradient; text rows start at 0.
+        w.dText.zero()
+        Self.layStreams(into: w.dx.p, text: w.dText.p, video: w.dVideo.p, table: nil, dm)
 
         // Blocks in reverse.
-        let work = BackwardWork(dm)
         for i in stride(from: config.numLayers - 1, through: 0, by: -1) {
-            blockBackward(i, cache.blocks[i], cache, dx: dx, dsemb: dsemb, work: work)
+            blockBackward(i, cache.blocks[i], cache, gradients: G, work: w)
         }
 
-        // Embeddings.
-        var dText: [Float]? = nil
-        let dPatches = FloatBuffer(count: dm.b * dm.n * dm.cpp)
-        let dTextBuf = inputGradients ? FloatBuffer(count: dm.b * dm.l * dm.dt) : nil
-        // Text rows → text_proj, video rows → the patch projection.
-        for b in 0..<dm.b {
-            Linear.backward(dx: dTextBuf.map { $0.p + b * dm.l * dm.dt }, dw: G + L.textW, db: G + L.textB,
-                            dy: dx.p + b * dm.s * d, x: cache.textInput.p + b * dm.l * dm.dt, w: P + L.textW,
-                            m: dm.l, k: dm.dt, n: d)
-            Linear.backward(dx: inputGradients ? dPatches.p + b * dm.n * dm.cpp : nil, dw: G + L.patchW, db: G + L.patchB,
-                            dy: dx.p + (b * dm.s + dm.l) * d, x: cache.patches.p + b * dm.n * dm.cpp, w: P + L.patchW,
-                            m: dm.n, k: dm.cpp, n: d)
-        }
-        dText = dTextBuf?.array
-        var dHidden: [Float]? = nil
+        // Embeddings: text rows → text_proj, video rows → the patch projection, one GEMM each.
+        Self.splitStreams(w.dx.p, text: w.dText.p, video: w.dVideo.p, dm)
+        Linear.backward(dx: inputGradients ? w.dTextInput.p : nil, dw: G + L.textW, db: G + L.textB,
+                        dy: w.dText.p, x: cache.textInput.p, w: P + L.textW, m: dm.b * dm.l, k: dm.dt, n: d)
+        Linear.backward(dx: inputGradients ? w.dPatches.p : nil, dw: G + L.patchW, db: G + L.patchB,
+                        dy: w.dVideo.p, x: cache.patches.p, w: P + L.patchW, m: rowsV, k: dm.cpp, n: d)
+        var dText: [Float]? = nil, dHidden: [Float]? = nil
         if inputGradients {
+            dText = w.dTextInput.array
             let h = FloatBuffer(count: dm.b * dm.f * dm.c * dm.h * dm.w)
-            Self.scatterPatches(dPatches.p, into: h.p, dm, channels: dm.c, accumulate: false)
+            Self.scatterPatches(w.dPatches.p, into: h.p, dm, channels: dm.c, accumulate: false)
             dHidden = h.array
         }
         // Time embedding: SiLU(emb) → emb → linear_2 → SiLU → linear_1 (the sinusoid has no parameters).
-        let demb = FloatBuffer(count: dm.b * dm.te)
-        Activation.siluBackward(demb.p, dsemb.p, cache.emb.p, dm.b * dm.te)
-        let da1 = FloatBuffer(count: dm.b * dm.te)
-        Linear.backward(dx: da1.p, dw: G + L.time2W, db: G + L.time2B, dy: demb.p, x: cache.a1.p, w: P + L.time2W,
+        Activation.siluBackward(w.demb.p, w.dsemb.p, cache.emb.p, dm.b * dm.te)
+        Linear.backward(dx: w.da1.p, dw: G + L.time2W, db: G + L.time2B, dy: w.demb.p, x: cache.a1.p, w: P + L.time2W,
                         m: dm.b, k: dm.te, n: dm.te)
-        let dh1 = FloatBuffer(count: dm.b * dm.te)
-        Activation.siluBackward(dh1.p, da1.p, cache.h1.p, dm.b * dm.te)
-        Linear.backward(dx: nil, dw: G + L.time1W, db: G + L.time1B, dy: dh1.p, x: cache.temb.p, w: P + L.time1W,
+        Activation.siluBackward(w.dh1.p, w.da1.p, cache.h1.p, dm.b * dm.te)
+        Linear.backward(dx: nil, dw: G + L.time1W, db: G + L.time1B, dy: w.dh1.p, x: cache.temb.p, w: P + L.time1W,
                         m: dm.b, k: dm.d, n: dm.te)
-        return InputGradients(hidden: dHidden, text: dText, timeEmbeddingOffset: demb.array)
+        return InputGradients(hidden: dHidden, text: dText, timeEmbeddingOffset: w.demb.array)
     }
 
     /// Dims with a different channel count (the output side of the patch layout).
@@ -93,70 +119,93 @@ extension CogVideoXTransformer {
         return e
     }
 
-    /// Scratch reused by every block's backward.
+    /// Every buffer a backward pass needs, kept by the model between steps of the same size.
     final class BackwardWork: @unchecked Sendable {
-        let dA, dO, dqn, dkn, dqkv, dn, dln, dF2, dG, dmod: FloatBuffer
+        let dims: Dims
+        // Head and embeddings.
+        let dTok, dz, dModOut, dsemb, dy1, dx, dText, dVideo, dTextInput, dPatches, demb, da1, dh1: FloatBuffer
+        // Reused by every block.
+        let dA, dO, dqn, dkn, dqkv, dn, dF2, dG, dmod: FloatBuffer
+        let normScratch, attentionScratch: FloatBuffer
+
         init(_ dm: Dims) {
-            let rows = dm.b * dm.s, d = dm.d
+            dims = dm
+            let rows = dm.b * dm.s, d = dm.d, rowsV = dm.b * dm.n
+            dTok = FloatBuffer(count: rowsV * dm.pOut)
+            dz = FloatBuffer(count: rowsV * d)
+            dModOut = FloatBuffer(count: dm.b * 2 * d)
+            dsemb = FloatBuffer(count: dm.b * dm.te)
+            dy1 = FloatBuffer(count: rowsV * d)
+            dx = FloatBuffer(count: rows * d)
+            dText = FloatBuffer(count: dm.b * dm.l * d)
+            dVideo = FloatBuffer(count: rowsV * d)
+            dTextInput = FloatBuffer(count: dm.b * dm.l * dm.dt)
+            dPatches = FloatBuffer(count: rowsV * dm.cpp)
+            demb = FloatBuffer(count: dm.b * dm.te)
+            da1 = FloatBuffer(count: dm.b * dm.te)
+            dh1 = FloatBuffer(count: dm.b * dm.te)
             dA = FloatBuffer(count: rows * d)
             dO = FloatBuffer(count: rows * d)
             dqn = FloatBuffer(count: rows * d)
             dkn = FloatBuffer(count: rows * d)
             dqkv = FloatBuffer(count: rows * 3 * d)
             dn = FloatBuffer(count: rows * d)
-            dln = FloatBuffer(count: rows * d)
             dF2 = FloatBuffer(count: rows * d)
             dG = FloatBuffer(count: rows * dm.ff)
             dmod = FloatBuffer(count: dm.b * 6 * d)
+            normScratch = FloatBuffer(count: BlockOps.modulatedLayerNormScratch(batch: dm.b, dim: d))
+            attentionScratch = FloatBuffer(count: ForwardCache.attentionChunks(dm) * Attention.backwardScratch(seq: dm.s))
         }
     }
 
-    func blockBackward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, dx: FloatBuffer, dsemb: FloatBuffer,
+    func blockBackward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, gradients G: UnsafeMutablePointer<Float>,
                        work w: BackwardWork) {
         let dm = cache.dims
-        let P = parameters.p, G = gradients!.p, lb = layout.blocks[i]
+        let P = parameters.p, lb = layout.blocks[i]
         let rows = dm.b * dm.s, d = dm.d
+        let dx = w.dx
 
-        // x_out = x_mid + gate_ff·F2
+        // x_out = x_mid + gate_ff·(F2 + b_ff2)
         w.dmod.zero()
-        BlockOps.gatedAddBackward(dy: w.dF2.p, dmod: w.dmod.p, dx: dx.p, y: bc.f2.p, mod: bc.mod2.p, modWidth: 6,
-                                  batch: dm.b, rows: dm.s, textRows: dm.l, dim: d, gate: 2, encGate: 5)
+        BlockOps.gatedResidualBackward(dy: w.dF2.p, dmod: w.dmod.p, dout: dx.p, y: bc.f2.p, bias: P + lb.ff2B,
+                                       mod: bc.mod2.p, chunks: .block, batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
         Linear.backward(dx: w.dG.p, dw: G + lb.ff2W, db: G + lb.ff2B, dy: w.dF2.p, x: bc.g.p, w: P + lb.ff2W,
                         m: rows, k: dm.ff, n: d)
         Activation.geluBackward(w.dG.p, w.dG.p, bc.f1.p, rows * dm.ff)
         Linear.backward(dx: w.dn.p, dw: G + lb.ff0W, db: G + lb.ff0B, dy: w.dG.p, x: bc.n2.p, w: P + lb.ff0W,
                         m: rows, k: d, n: dm.ff)
-        BlockOps.modulateBackward(dx: w.dln.p, dmod: w.dmod.p, dout: w.dn.p, x: bc.ln2.p, mod: bc.mod2.p, modWidth: 6,
-                                  batch: dm.b, rows: dm.s, textRows: dm.l, dim: d, shift: 0, scale: 1, encShift: 3, encScale: 4)
-        LayerNorm.backward(dx: dx.p, dw: G + lb.norm2NormW, db: G + lb.norm2NormB, dout: w.dln.p, x: bc.xMid.p,
-                           w: P + lb.norm2NormW, mean: bc.mean2.p, rstd: bc.rstd2.p, rows: rows, dim: d, accumulateDx: true)
-        Linear.backward(dx: dsemb.p, dw: G + lb.norm2W, db: G + lb.norm2B, dy: w.dmod.p, x: cache.semb.p,
+        BlockOps.modulatedLayerNormBackward(dx: dx.p, dw: G + lb.norm2NormW, db: G + lb.norm2NormB, dmod: w.dmod.p,
+                                            dout: w.dn.p, x: bc.xMid.p, w: P + lb.norm2NormW, b: P + lb.norm2NormB,
+                                            mean: bc.mean2.p, rstd: bc.rstd2.p, mod: bc.mod2.p, chunks: .block,
+                                            batch: dm.b, rows: dm.s, textRows: dm.l, dim: d, accumulateDx: true,
+                                            scratch: w.normScratch.p)
+        Linear.backward(dx: w.dsemb.p, dw: G + lb.norm2W, db: G + lb.norm2B, dy: w.dmod.p, x: cache.semb.p,
                         w: P + lb.norm2W, m: dm.b, k: dm.te, n: 6 * d, accumulateDx: true)
 
-        // x_mid = x_in + gate·A
+        // x_mid = x_in + gate·(A + b_out)
         w.dmod.zero()
-        BlockOps.gatedAddBackward(dy: w.dA.p, dmod: w.dmod.p, dx: dx.p, y: bc.a.p, mod: bc.mod1.p, modWidth: 6,
-                                  batch: dm.b, rows: dm.s, textRows: dm.l, dim: d, gate: 2, encGate: 5)
+        BlockOps.gatedResidualBackward(dy: w.dA.p, dmod: w.dmod.p, dout: dx.p, y: bc.a.p, bias: P + lb.outB,
+                                       mod: bc.mod1.p, chunks: .block, batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
         Linear.backward(dx: w.dO.p, dw: G + lb.outW, db: G + lb.outB, dy: w.dA.p, x: bc.o.p, w: P + lb.outW,
                         m: rows, k: d, n: d)
-        // Attention heads.
-        w.dkn.zero()
-        w.dqkv.zero()
+        // Attention heads: each task writes its head's dq, dk, dv columns (dq, dk before the QK norms;
+        // dv straight into the V third of dqkv, whose Q and K thirds the norms' backward writes).
         let scale = 1 / Float(dm.hd).squareRoot()
         let qn = bc.qn.sp, kn = bc.kn.sp, qkv = bc.qkv.sp, o = bc.o.sp, lse = bc.lse.sp
         let dqn = w.dqn.sp, dkn = w.dkn.sp, dqkv = w.dqkv.sp, dO = w.dO.sp
-        parallelFor(dm.b * dm.heads) { task in
-            let b = task / dm.heads, h = task % dm.heads
-            let base = b * dm.s * d + h * dm.hd
-            let vOff = b * dm.s * 3 * d + 2 * d + h * dm.hd
-            var scratch = [Float](repeating: 0, count: Attention.backwardScratch(seq: dm.s))
-            scratch.withUnsafeMutableBufferPointer { sc in
+        let scr = w.attentionScratch.sp, scrCount = Attention.backwardScratch(seq: dm.s)
+        let tasks = dm.b * dm.heads, chunks = ForwardCache.attentionChunks(dm)
+        parallelFor(chunks) { c in
+            for task in (tasks * c / chunks)..<(tasks * (c + 1) / chunks) {
+                let b = task / dm.heads, h = task % dm.heads
+                let base = b * dm.s * d + h * dm.hd
+                let vOff = b * dm.s * 3 * d + 2 * d + h * dm.hd
                 Attention.backwardHead(dq: dqn.p + base, lddq: d, dk: dkn.p + base, lddk: d,
                                        dv: dqkv.p + vOff, lddv: 3 * d, dout: dO.p + base, lddo: d,
                                        out: o.p + base, ldo: d, lse: lse.p + task * dm.s,
                                        q: qn.p + base, ldq: d, k: kn.p + base, ldk: d,
                                        v: qkv.p + vOff, ldv: 3 * d, seq: dm.s, headDim: dm.hd, scale: scale,
-                                       scratch: sc.baseAddress!)
+                                       scratch: scr.p + c * scrCount)
             }
         }
         if let c = cache.ropeCos, let s = cache.ropeSin {
@@ -173,11 +222,12 @@ extension CogVideoXTransformer {
                            ldx: 3 * d, ldDout: d, ldDx: 3 * d, groups: dm.heads)
         Linear.backward(dx: w.dn.p, dw: G + lb.qkvW, db: G + lb.qkvB, dy: w.dqkv.p, x: bc.n1.p, w: P + lb.qkvW,
                         m: rows, k: d, n: 3 * d)
-        BlockOps.modulateBackward(dx: w.dln.p, dmod: w.dmod.p, dout: w.dn.p, x: bc.ln1.p, mod: bc.mod1.p, modWidth: 6,
-                                  batch: dm.b, rows: dm.s, textRows: dm.l, dim: d, shift: 0, scale: 1, encShift: 3, encScale: 4)
-        LayerNorm.backward(dx: dx.p, dw: G + lb.norm1NormW, db: G + lb.norm1NormB, dout: w.dln.p, x: bc.xIn.p,
-                           w: P + lb.norm1NormW, mean: bc.mean1.p, rstd: bc.rstd1.p, rows: rows, dim: d, accumulateDx: true)
-        Linear.backward(dx: dsemb.p, dw: G + lb.norm1W, db: G + lb.norm1B, dy: w.dmod.p, x: cache.semb.p,
+        BlockOps.modulatedLayerNormBackward(dx: dx.p, dw: G + lb.norm1NormW, db: G + lb.norm1NormB, dmod: w.dmod.p,
+                                            dout: w.dn.p, x: bc.xIn.p, w: P + lb.norm1NormW, b: P + lb.norm1NormB,
+                                            mean: bc.mean1.p, rstd: bc.rstd1.p, mod: bc.mod1.p, chunks: .block,
+                                            batch: dm.b, rows: dm.s, textRows: dm.l, dim: d, accumulateDx: true,
+                                            scratch: w.normScratch.p)
+        Linear.backward(dx: w.dsemb.p, dw: G + lb.norm1W, db: G + lb.norm1B, dy: w.dmod.p, x: cache.semb.p,
                         w: P + lb.norm1W, m: dm.b, k: dm.te, n: 6 * d, accumulateDx: true)
     }
 }

@@ -85,7 +85,21 @@ public final class CogVideoXTransformer: @unchecked Sendable {
 
     // MARK: - Sizes
 
-    /// Every size of one forward pass.
+    /// Every size of one forward pass, declared once here and used by these names in every kernel call
+    /// (llm.c's legend):
+    ///
+    /// - `b`: batch, the samples of one call (a CFG pair is 2: conditional and unconditional)
+    /// - `f`: latent frames; `c`: latent channels in (in_channels); `h`, `w`: latent height and width
+    /// - `p`: patch size (p×p spatial patches, no temporal patching); `hp`, `wp`: the patch grid (h/p, w/p)
+    /// - `n`: video tokens per sample, f·hp·wp; `l`: text tokens per sample
+    /// - `s`: joint sequence per sample, l + n, text rows first, then video rows (one stream, one attention)
+    /// - `d`: inner width, heads·hd; `heads`: attention heads; `hd`: head size (attention_head_dim)
+    /// - `te`: time-embedding width (time_embed_dim); `ff`: feed-forward hidden width, 4·d
+    /// - `cpp`: values per input patch, c·p·p; `pOut`: values per output patch, p·p·cOut
+    /// - `dt`: text-embedding width (text_embed_dim); `cOut`: latent channels out (out_channels)
+    ///
+    /// Row counts follow from them: every per-token GEMM runs over b·s rows (both streams of the whole
+    /// batch at once), the head over b·n video rows.
     public struct Dims: Sendable {
         public var b, f, c, h, w, p, hp, wp, n, l, s, d, heads, hd, te, ff, cpp, pOut, dt, cOut: Int
         func sameSize(as o: Dims) -> Bool { b == o.b && f == o.f && c == o.c && h == o.h && w == o.w && l == o.l }
@@ -155,19 +169,88 @@ public final class CogVideoXTransformer: @unchecked Sendable {
     private var inferencePool: [ForwardCache] = []
     private let poolLock = NSLock()
 
-    func takeInferenceCache(_ dm: Dims) -> ForwardCache {
+    func takeInferenceCache(_ dm: Dims, split: Bool = false) -> ForwardCache {
         poolLock.lock()
         defer { poolLock.unlock() }
-        if let i = inferencePool.firstIndex(where: { $0.dims.sameSize(as: dm) }) { return inferencePool.remove(at: i) }
-        return ForwardCache(dims: dm, layers: config.numLayers, training: false)
+        if let i = inferencePool.firstIndex(where: { $0.dims.sameSize(as: dm) && $0.isSplit == split }) {
+            return inferencePool.remove(at: i)
+        }
+        return makeCache(dm, training: false, split: split)
     }
 
+    /// A cache for `dm`; with `split`, a container whose parts each hold a contiguous share of the batch.
+    func makeCache(_ dm: Dims, training: Bool, split: Bool) -> ForwardCache {
+        guard split else { return ForwardCache(dims: dm, layers: config.numLayers, training: training) }
+        let g = Self.dataParallelParts(batch: dm.b)
+        let parts = (0..<g).map { k -> ForwardCache in
+            var sub = dm
+            sub.b = dm.b * (k + 1) / g - dm.b * k / g
+            return ForwardCache(dims: sub, layers: config.numLayers, training: training)
+        }
+        return ForwardCache(dims: dm, training: training, parts: parts)
+    }
+
+    /// How many data-parallel parts a batch is cut into: one per worker (at most one per sample).
+    static func dataParallelParts(batch: Int) -> Int { max(1, min(Compute.threads, batch)) }
+
     func releaseInferenceCache(_ c: ForwardCache) {
+        guard !c.training else { return }
         poolLock.lock()
         defer { poolLock.unlock() }
         c.activations = [:]
         inferencePool.append(c)
         if inferencePool.count > 4 { inferencePool.removeFirst() }
+    }
+
+    /// Training caches handed back with `releaseTrainingCache` are reused by the next
+    /// `forwardTraining` of the same size, so a training loop allocates nothing per step.
+    private var trainingPool: [ForwardCache] = []
+
+    func takeTrainingCache(_ dm: Dims, split: Bool = false) -> ForwardCache {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let i = trainingPool.firstIndex(where: { $0.dims.sameSize(as: dm) && $0.isSplit == split }) {
+            return trainingPool.remove(at: i)
+        }
+        return makeCache(dm, training: true, split: split)
+    }
+
+    /// Hands a training cache back for reuse once its `backward` is done (optional: an unreleased
+    /// cache is simply freed). The cache must not be used afterwards.
+    public func releaseTrainingCache(_ c: ForwardCache) {
+        guard c.training else { return }
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        c.activations = [:]
+        trainingPool.append(c)
+        if trainingPool.count > 2 { trainingPool.removeFirst() }
+    }
+
+    /// Gradient slabs of the data-parallel parts after the first (allocated once, zeroed per use).
+    private var partSlabs: [FloatBuffer] = []
+
+    func partGradientSlabs(_ count: Int) -> [FloatBuffer] {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        while partSlabs.count < count { partSlabs.append(FloatBuffer(count: layout.total)) }
+        return Array(partSlabs.prefix(count))
+    }
+
+    /// Backward buffers, kept between steps of the same size like the caches.
+    private var backwardPool: [BackwardWork] = []
+
+    func takeBackwardWork(_ dm: Dims) -> BackwardWork {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        if let i = backwardPool.firstIndex(where: { $0.dims.sameSize(as: dm) }) { return backwardPool.remove(at: i) }
+        return BackwardWork(dm)
+    }
+
+    func releaseBackwardWork(_ w: BackwardWork) {
+        poolLock.lock()
+        defer { poolLock.unlock() }
+        backwardPool.append(w)
+        if backwardPool.count > 4 { backwardPool.removeFirst() }
     }
 
     /// Inference: v-prediction [B, F, out_channels, H, W] for latents `hidden` [B, F, C, H, W], text
@@ -206,50 +289,71 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         if let o = timeEmbeddingOffset, o.count != dm.b * dm.te {
             throw ModelError.badInput("time-embedding offset has \(o.count) values, needs \(dm.b * dm.te)")
         }
+        // Data parallel over the batch: each worker runs the whole network on its share of the samples
+        // with serial kernels (no fork/join inside the step); the parts' outputs are then joined.
+        let split = !capture && Self.dataParallelParts(batch: dm.b) > 1
+        let cache = training ? takeTrainingCache(dm, split: split) : takeInferenceCache(dm, split: split)
+        hidden.withUnsafeBufferPointer { hb in
+            text.withUnsafeBufferPointer { tb in
+                if !split {
+                    runWhole(cache, hidden: hb.baseAddress!, text: tb.baseAddress!, timesteps: timesteps[...],
+                             timeEmbeddingOffset: timeEmbeddingOffset.map { $0[...] }, capture: capture)
+                    return
+                }
+                let hp = SendablePointer(hb.baseAddress!), tp = SendablePointer(tb.baseAddress!)
+                let perHidden = shape.perSample, perText = dm.l * dm.dt
+                let parts = cache.parts, out = cache.output.sp, perOut = dm.n * dm.pOut
+                parallelFor(parts.count) { k in
+                    withSerialKernels {
+                        let lo = dm.b * k / parts.count, hi = dm.b * (k + 1) / parts.count
+                        runWhole(parts[k], hidden: hp.p + lo * perHidden, text: tp.p + lo * perText,
+                                 timesteps: timesteps[lo..<hi],
+                                 timeEmbeddingOffset: timeEmbeddingOffset.map { $0[(lo * dm.te)..<(hi * dm.te)] },
+                                 capture: false)
+                        (out.p + lo * perOut).update(from: parts[k].output.p, count: (hi - lo) * perOut)
+                    }
+                }
+            }
+        }
+        return cache
+    }
+
+    /// One forward pass of the whole network over `cache.dims.b` samples at `hidden`, `text`.
+    func runWhole(_ cache: ForwardCache, hidden: UnsafePointer<Float>, text: UnsafePointer<Float>,
+                  timesteps: ArraySlice<Float>, timeEmbeddingOffset: ArraySlice<Float>?, capture: Bool) {
+        let dm = cache.dims
         let P = parameters.p, L = layout
-        let cache = training ? ForwardCache(dims: dm, layers: config.numLayers, training: true)
-                             : takeInferenceCache(dm)
         let pos = tables(dm)
         cache.ropeCos = pos.ropeCos
         cache.ropeSin = pos.ropeSin
 
         // 1. Time embedding: sinusoid → linear_1 → SiLU → linear_2; every norm uses SiLU(emb).
-        cache.temb.copy(from: PositionalEmbeddings.timestep(timesteps, dim: dm.d, flipSinToCos: config.flipSinToCos,
+        cache.temb.copy(from: PositionalEmbeddings.timestep(Array(timesteps), dim: dm.d, flipSinToCos: config.flipSinToCos,
                                                             freqShift: config.freqShift))
         Linear.forward(y: cache.h1.p, x: cache.temb.p, w: P + L.time1W, b: P + L.time1B, m: dm.b, k: dm.d, n: dm.te)
         Activation.siluForward(cache.a1.p, cache.h1.p, dm.b * dm.te)
         Linear.forward(y: cache.emb.p, x: cache.a1.p, w: P + L.time2W, b: P + L.time2B, m: dm.b, k: dm.te, n: dm.te)
         if capture { cache.activations["act.time_embedding"] = cache.emb.array }
-        if let o = timeEmbeddingOffset { for i in 0..<o.count { cache.emb[i] += o[i] } }
+        if let o = timeEmbeddingOffset { for (i, v) in o.enumerated() { cache.emb[i] += v } }
         Activation.siluForward(cache.semb.p, cache.emb.p, dm.b * dm.te)
 
-        // 2. Patch embedding (a stride-p convolution as a GEMM over gathered patches) and text projection,
-        //    into one joint stream per sample: [text ; video].
+        // 2. Patch embedding (a stride-p convolution as one GEMM over the gathered patches of the whole
+        //    batch) and text projection (one GEMM), laid into one joint stream per sample: [text ; video].
         Self.gatherPatches(hidden, into: cache.patches.p, dm)
-        let x = cache.x.p
-        cache.textInput.copy(from: text)
-        // Per-sample projections as batched GEMMs writing into the joint stream (text rows, then video rows).
-        Self.batchedLinear(y: x, strideY: dm.s * dm.d, x: cache.textInput.p, strideX: dm.l * dm.dt, w: P + L.textW,
-                           b: P + L.textB, batch: dm.b, m: dm.l, k: dm.dt, n: dm.d)
-        Self.batchedLinear(y: x + dm.l * dm.d, strideY: dm.s * dm.d, x: cache.patches.p, strideX: dm.n * dm.cpp,
-                           w: P + L.patchW, b: P + L.patchB, batch: dm.b, m: dm.n, k: dm.cpp, n: dm.d)
-        if let table = pos.sincos {
-            let xp = SendablePointer(x)
-            table.withUnsafeBufferPointer { tb in
-                let tp = SendablePointer(tb.baseAddress!)
-                parallelFor(dm.b) { b in
-                    let dst = xp.p + (b * dm.s + dm.l) * dm.d
-                    for i in 0..<(dm.n * dm.d) { dst[i] += tp[i] }
-                }
-            }
-        }
-        if capture { cache.activations["act.patch_embed"] = cache.x.array }
+        cache.textInput.p.update(from: text, count: dm.b * dm.l * dm.dt)
+        Linear.forward(y: cache.textRows.p, x: cache.textInput.p, w: P + L.textW, b: P + L.textB,
+                       m: dm.b * dm.l, k: dm.dt, n: dm.d)
+        Linear.forward(y: cache.videoRows.p, x: cache.patches.p, w: P + L.patchW, b: P + L.patchB,
+                       m: dm.b * dm.n, k: dm.cpp, n: dm.d)
+        let x0 = cache.stream(0)
+        Self.layStreams(into: x0, text: cache.textRows.p, video: cache.videoRows.p, table: pos.sincos, dm)
+        if capture { cache.activations["act.patch_embed"] = Array(UnsafeBufferPointer(start: x0, count: dm.b * dm.s * dm.d)) }
 
         // 3. Blocks.
         for i in 0..<config.numLayers {
-            let bc = cache.blockCache(i)
-            blockForward(i, bc, cache, dm)
+            blockForward(i, cache.blockCache(i), cache, input: cache.stream(i), output: cache.stream(i + 1))
             if capture {
+                let x = cache.stream(i + 1)
                 var video = [Float](), textPart = [Float]()
                 for b in 0..<dm.b {
                     let base = b * dm.s * dm.d
@@ -261,7 +365,9 @@ public final class CogVideoXTransformer: @unchecked Sendable {
             }
         }
 
-        // 4. Head on the video rows: norm_final, AdaLayerNorm (shift, scale), proj_out, unpatchify.
+        // 4. Head on the video rows: norm_final, AdaLayerNorm (LayerNorm, then shift and scale, fused),
+        //    proj_out, unpatchify.
+        let x = cache.stream(config.numLayers)
         for b in 0..<dm.b {
             cache.xv.p.advanced(by: b * dm.n * dm.d).update(from: x + (b * dm.s + dm.l) * dm.d, count: dm.n * dm.d)
         }
@@ -270,28 +376,26 @@ public final class CogVideoXTransformer: @unchecked Sendable {
                           w: P + L.normFinalW, b: P + L.normFinalB, rows: rowsV, dim: dm.d, eps: Float(config.normEps))
         Linear.forward(y: cache.modOut.p, x: cache.semb.p, w: P + L.normOutLinW, b: P + L.normOutLinB,
                        m: dm.b, k: dm.te, n: 2 * dm.d)
-        LayerNorm.forward(out: cache.y2.p, mean: cache.y2Mean.p, rstd: cache.y2Rstd.p, x: cache.y1.p,
-                          w: P + L.normOutW, b: P + L.normOutB, rows: rowsV, dim: dm.d, eps: Float(config.normEps))
-        BlockOps.modulate(out: cache.z.p, x: cache.y2.p, mod: cache.modOut.p, modWidth: 2, batch: dm.b, rows: dm.n,
-                          textRows: 0, dim: dm.d, shift: 0, scale: 1, encShift: 0, encScale: 1)
+        BlockOps.modulatedLayerNorm(out: cache.z.p, mean: cache.y2Mean.p, rstd: cache.y2Rstd.p, x: cache.y1.p,
+                                    w: P + L.normOutW, b: P + L.normOutB, eps: Float(config.normEps),
+                                    mod: cache.modOut.p, chunks: .head, batch: dm.b, rows: dm.n, textRows: 0, dim: dm.d)
         if capture { cache.activations["act.norm_out"] = cache.z.array }
         Linear.forward(y: cache.outTokens.p, x: cache.z.p, w: P + L.projW, b: P + L.projB, m: rowsV, k: dm.d, n: dm.pOut)
         Self.scatterPatches(cache.outTokens.p, into: cache.output.p, dm, channels: dm.cOut, accumulate: false)
-        return cache
     }
 
-    func blockForward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, _ dm: Dims) {
+    /// One block on the joint stream: reads `input` [b·s, d], writes `output` (which may be `input`).
+    func blockForward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, input x: UnsafeMutablePointer<Float>,
+                      output: UnsafeMutablePointer<Float>) {
+        let dm = cache.dims
         let P = parameters.p, lb = layout.blocks[i]
         let rows = dm.b * dm.s, d = dm.d, eps = Float(config.normEps)
-        let x = cache.x.p
-        bc.xIn.p.update(from: x, count: rows * d)
-        // norm1: expert-modulated LayerNorm.
+        // norm1: LayerNorm and the expert modulation in one pass.
         Linear.forward(y: bc.mod1.p, x: cache.semb.p, w: P + lb.norm1W, b: P + lb.norm1B, m: dm.b, k: dm.te, n: 6 * d)
-        LayerNorm.forward(out: bc.ln1.p, mean: bc.mean1.p, rstd: bc.rstd1.p, x: x, w: P + lb.norm1NormW,
-                          b: P + lb.norm1NormB, rows: rows, dim: d, eps: eps)
-        BlockOps.modulate(out: bc.n1.p, x: bc.ln1.p, mod: bc.mod1.p, modWidth: 6, batch: dm.b, rows: dm.s,
-                          textRows: dm.l, dim: d, shift: 0, scale: 1, encShift: 3, encScale: 4)
-        // Attention: Q, K, V in one GEMM; per-head QK LayerNorm (eps 1e-6); RoPE on video rows.
+        BlockOps.modulatedLayerNorm(out: bc.n1.p, mean: bc.mean1.p, rstd: bc.rstd1.p, x: x, w: P + lb.norm1NormW,
+                                    b: P + lb.norm1NormB, eps: eps, mod: bc.mod1.p, chunks: .block,
+                                    batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
+        // Attention: Q, K, V in one GEMM over both streams; per-head QK LayerNorm (eps 1e-6); RoPE on video rows.
         Linear.forward(y: bc.qkv.p, x: bc.n1.p, w: P + lb.qkvW, b: P + lb.qkvB, m: rows, k: d, n: 3 * d)
         LayerNorm.forward(out: bc.qn.p, mean: bc.qMean.p, rstd: bc.qRstd.p, x: bc.qkv.p, w: P + lb.normQW,
                           b: P + lb.normQB, rows: rows, dim: dm.hd, eps: 1e-6, ldx: 3 * d, ldOut: d, groups: dm.heads)
@@ -305,48 +409,75 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         }
         let scale = 1 / Float(dm.hd).squareRoot()
         let qn = bc.qn.sp, kn = bc.kn.sp, qkv = bc.qkv.sp, o = bc.o.sp, lse = bc.lse.sp
-        parallelFor(dm.b * dm.heads) { task in
-            let b = task / dm.heads, h = task % dm.heads
-            var scratch = [Float](repeating: 0, count: Attention.forwardScratch(seq: dm.s))
-            let base = b * dm.s * d + h * dm.hd
-            scratch.withUnsafeMutableBufferPointer { sc in
+        let scr = cache.attentionScratch.sp, scrCount = Attention.forwardScratch(seq: dm.s)
+        let tasks = dm.b * dm.heads, chunks = ForwardCache.attentionChunks(dm)
+        parallelFor(chunks) { c in
+            for task in (tasks * c / chunks)..<(tasks * (c + 1) / chunks) {
+                let b = task / dm.heads, h = task % dm.heads
+                let base = b * dm.s * d + h * dm.hd
                 Attention.forwardHead(out: o.p + base, ldo: d, lse: lse.p + task * dm.s,
                                       q: qn.p + base, ldq: d, k: kn.p + base, ldk: d,
                                       v: qkv.p + b * dm.s * 3 * d + 2 * d + h * dm.hd, ldv: 3 * d,
-                                      seq: dm.s, headDim: dm.hd, scale: scale, scratch: sc.baseAddress!)
+                                      seq: dm.s, headDim: dm.hd, scale: scale, scratch: scr.p + c * scrCount)
             }
         }
-        Linear.forward(y: bc.a.p, x: bc.o.p, w: P + lb.outW, b: P + lb.outB, m: rows, k: d, n: d)
-        BlockOps.gatedAdd(x: x, y: bc.a.p, mod: bc.mod1.p, modWidth: 6, batch: dm.b, rows: dm.s, textRows: dm.l,
-                          dim: d, gate: 2, encGate: 5)
-        bc.xMid.p.update(from: x, count: rows * d)
-        // norm2 and the GELU-tanh feed-forward.
+        // to_out (bias fused into the gated residual): x_mid = x + gate·(O·Wᵀ + b).
+        Linear.forward(y: bc.a.p, x: bc.o.p, w: P + lb.outW, b: nil, m: rows, k: d, n: d)
+        BlockOps.gatedResidual(out: bc.xMid.p, x: x, y: bc.a.p, bias: P + lb.outB, mod: bc.mod1.p, chunks: .block,
+                               batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
+        // norm2 and the GELU-tanh feed-forward (bias fused with the GELU, and with the gated residual).
         Linear.forward(y: bc.mod2.p, x: cache.semb.p, w: P + lb.norm2W, b: P + lb.norm2B, m: dm.b, k: dm.te, n: 6 * d)
-        LayerNorm.forward(out: bc.ln2.p, mean: bc.mean2.p, rstd: bc.rstd2.p, x: x, w: P + lb.norm2NormW,
-                          b: P + lb.norm2NormB, rows: rows, dim: d, eps: eps)
-        BlockOps.modulate(out: bc.n2.p, x: bc.ln2.p, mod: bc.mod2.p, modWidth: 6, batch: dm.b, rows: dm.s,
-                          textRows: dm.l, dim: d, shift: 0, scale: 1, encShift: 3, encScale: 4)
-        Linear.forward(y: bc.f1.p, x: bc.n2.p, w: P + lb.ff0W, b: P + lb.ff0B, m: rows, k: d, n: dm.ff)
-        Activation.geluForward(bc.g.p, bc.f1.p, rows * dm.ff)
-        Linear.forward(y: bc.f2.p, x: bc.g.p, w: P + lb.ff2W, b: P + lb.ff2B, m: rows, k: dm.ff, n: d)
-        BlockOps.gatedAdd(x: x, y: bc.f2.p, mod: bc.mod2.p, modWidth: 6, batch: dm.b, rows: dm.s, textRows: dm.l,
-                          dim: d, gate: 2, encGate: 5)
+        BlockOps.modulatedLayerNorm(out: bc.n2.p, mean: bc.mean2.p, rstd: bc.rstd2.p, x: bc.xMid.p,
+                                    w: P + lb.norm2NormW, b: P + lb.norm2NormB, eps: eps, mod: bc.mod2.p,
+                                    chunks: .block, batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
+        Linear.forward(y: bc.f1.p, x: bc.n2.p, w: P + lb.ff0W, b: nil, m: rows, k: d, n: dm.ff)
+        let training = cache.training
+        Activation.biasGeluForward(training ? bc.g.p : nil, bc.f1.p, bias: P + lb.ff0B, rows: rows, n: dm.ff)
+        Linear.forward(y: bc.f2.p, x: training ? bc.g.p : bc.f1.p, w: P + lb.ff2W, b: nil, m: rows, k: dm.ff, n: d)
+        BlockOps.gatedResidual(out: output, x: bc.xMid.p, y: bc.f2.p, bias: P + lb.ff2B, mod: bc.mod2.p, chunks: .block,
+                               batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
     }
 
-    /// y_i = x_i·Wᵀ + b for each sample i of a batch whose rows sit `strideX` / `strideY` apart.
-    static func batchedLinear(y: UnsafeMutablePointer<Float>, strideY: Int, x: UnsafePointer<Float>, strideX: Int,
-                              w: UnsafePointer<Float>, b: UnsafePointer<Float>, batch: Int, m: Int, k: Int, n: Int) {
-        for i in 0..<batch { for r in 0..<m { (y + i * strideY + r * n).update(from: b, count: n) } }
-        sgemmBatched(count: batch, transB: true, m: m, n: n, k: k, a: x, lda: k, strideA: strideX,
-                     b: w, ldb: k, strideB: 0, beta: 1, c: y, ldc: n, strideC: strideY)
+    /// Lays the projected text rows [b·l, d] and patch rows [b·n, d] (plus the sincos position table,
+    /// if any, on the video rows) into the joint stream [b, s, d].
+    static func layStreams(into x: UnsafeMutablePointer<Float>, text: UnsafePointer<Float>, video: UnsafePointer<Float>,
+                           table: [Float]?, _ dm: Dims) {
+        let xp = SendablePointer(x), tp = SendablePointer(text), vp = SendablePointer(video)
+        let perText = dm.l * dm.d, perVideo = dm.n * dm.d
+        let run = { (tab: UnsafePointer<Float>?) in
+            let tab = tab.map { SendablePointer($0) }
+            parallelFor(dm.b) { b in
+                let dst = xp.p + b * dm.s * dm.d
+                dst.update(from: tp.p + b * perText, count: perText)
+                let dv = dst + perText, sv = vp.p + b * perVideo
+                if let tab {
+                    for i in 0..<perVideo { dv[i] = sv[i] + tab[i] }
+                } else {
+                    dv.update(from: sv, count: perVideo)
+                }
+            }
+        }
+        if let table { table.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+    }
+
+    /// The inverse of `layStreams` for gradients: splits the joint stream into text rows [b·l, d] and
+    /// video rows [b·n, d].
+    static func splitStreams(_ x: UnsafePointer<Float>, text: UnsafeMutablePointer<Float>,
+                             video: UnsafeMutablePointer<Float>, _ dm: Dims) {
+        let xp = SendablePointer(x), tp = SendablePointer(text), vp = SendablePointer(video)
+        let perText = dm.l * dm.d, perVideo = dm.n * dm.d
+        parallelFor(dm.b) { b in
+            let src = xp.p + b * dm.s * dm.d
+            (tp.p + b * perText).update(from: src, count: perText)
+            (vp.p + b * perVideo).update(from: src + perText, count: perVideo)
+        }
     }
 
     // MARK: - Patches
 
     /// [B, F, C, H, W] → [B·N, C·p·p], token n = (f, h, w) row-major, values in (c, ky, kx) order.
-    static func gatherPatches(_ hidden: [Float], into out: UnsafeMutablePointer<Float>, _ dm: Dims) {
-        hidden.withUnsafeBufferPointer { hb in
-            let h = hb.baseAddress!
+    static func gatherPatches(_ h: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ dm: Dims) {
+        do {
             let p = dm.p
             for b in 0..<dm.b { for f in 0..<dm.f { for hh in 0..<dm.hp { for ww in 0..<dm.wp {
                 let tok = ((b * dm.f + f) * dm.hp + hh) * dm.wp + ww
