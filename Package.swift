@@ -36,6 +36,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        // Open MPI (data-parallel training and suite evaluation across ranks); only TDMVideo links it.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // Leaves: the one atomic file writer; the values every layer shares (the clip, the prompt-suite
         // format, the world's vocabulary).
         .target(name: "AtomicFiles", swiftSettings: fast),
@@ -51,7 +54,7 @@ let package = Package(
         .target(name: "VBenchLite", dependencies: ["VideoCommon", "AtomicFiles", "TensorCore"], swiftSettings: fast),
         // Training only: pretraining, distillation, their configs, checkpoints, logs and evaluations.
         .target(name: "TDMVideo",
-                dependencies: ["VideoInference", "VideoModel", "ShapeWorld", "VideoIO", "VBenchLite", "VideoCommon",
+                dependencies: ["CMPI", "VideoInference", "VideoModel", "ShapeWorld", "VideoIO", "VBenchLite", "VideoCommon",
                                "AtomicFiles", .product(name: "Yams", package: "Yams")],
                 swiftSettings: fast),
         .executableTarget(name: "TDMVideoCLI",
@@ -65,7 +68,7 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "VideoCommon"]),
         .testTarget(name: "VBenchLiteTests", dependencies: ["VBenchLite", "VideoIO", "VideoCommon"]),
         .testTarget(name: "VideoInferenceTests", dependencies: ["VideoInference", "VideoModel", "TensorCore"]),
-        .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon"]),
+        .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon", "ShapeWorld"]),
         // Every test that runs the `tdm-video` binary lives here (the binary of the configuration under test).
         .testTarget(name: "CLITests", dependencies: ["TensorCore", "ShapeWorld", "VBenchLite", "VideoCommon"]),
     ],

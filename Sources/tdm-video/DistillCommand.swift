@@ -21,6 +21,10 @@ struct DistillCommand: ParsableCommand {
         best validation Total (DIR/best.safetensors holds it during the run), and the closing report, on the
         held-out suite, measures that choice on prompts it was not made on.
 
+        Under mpirun (`mpirun -np N tdm-video distill ...`) the N ranks share every batch (N must divide
+        optim.batch) and sum their gradients with MPI_Allreduce before each update; rank 0 alone writes DIR, and
+        --resume works with any such N. See docs/cluster.md.
+
         Example:
           tdm-video distill --config configs/distill.yaml --teacher models/teacher --out runs/student
         """.paragraphs)
@@ -43,7 +47,9 @@ struct DistillCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try runOnRanks(distill) }
+
+    func distill(_ comm: Communicator) throws {
         let cfg = try ConfigFile.load(DistillConfig.self, from: URL(fileURLWithPath: config))
         let budget = try memoryBudget(maxMemory)
         let t = try ModelPackage.load(URL(fileURLWithPath: teacher), budget: budget)
@@ -56,12 +62,15 @@ struct DistillCommand: ParsableCommand {
         let outDir = URL(fileURLWithPath: out)
         let d = try Distiller(config: cfg, teacher: t, outDir: outDir)
         d.quiet = quiet
+        d.communicator = comm
         if cfg.optim.evalEvery > 0 {
-            d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: cfg.optim.evalSeeds)
+            d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: cfg.optim.evalSeeds, communicator: comm)
         }
         let v = t.metadata.video
         let source = WorldClipSource(renderer: WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps))
         let r = try d.run(prompts: source, resume: resume)
+        // Rank 0 alone reports and writes the student.
+        guard comm.isRoot else { return }
         print(String(format: "distill: %d iterations, generator loss %.4f, fake loss %.4f, %d skipped, %.0f s",
                      r.iterations, r.last.generatorLoss, r.last.fakeLoss, r.badSteps, r.seconds))
         let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""

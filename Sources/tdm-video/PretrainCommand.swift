@@ -17,6 +17,10 @@ struct PretrainCommand: ParsableCommand {
         DIR/codec.json, and at the end the model package DIR/model (diffusers folder + codec + tdm_video.json,
         EMA weights) with a VBenchLite report of its samples on the held-out suite (DIR/model/report.json). --resume continues a killed run exactly (same data and noise streams).
 
+        Under mpirun (`mpirun -np N tdm-video pretrain ...`) the N ranks share every global batch (N must divide
+        train.batch), average their gradients with MPI_Allreduce and apply the same update; rank 0 alone writes DIR,
+        and --resume works with any such N. See docs/cluster.md.
+
         Example:
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
@@ -39,7 +43,9 @@ struct PretrainCommand: ParsableCommand {
         guard (0...100).contains(evalSeeds) else { throw ValidationError("--eval-seeds must be in 0...100") }
     }
 
-    func run() throws {
+    func run() throws { try runOnRanks(train) }
+
+    func train(_ comm: Communicator) throws {
         let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: config))
         try Pretrainer.modelConfig(cfg).validate(source: config)
         let need = RunMemory.pretrain(cfg)
@@ -53,13 +59,22 @@ struct PretrainCommand: ParsableCommand {
         trainer.quiet = quiet
         trainer.stopAfterStep = stopAfter
         if let snap = snapshot {
+            guard comm.isRoot else { return }
             let step = try trainer.exportSnapshot(to: URL(fileURLWithPath: snap), recipe: ["config": config, "snapshot_of": out])
             print("wrote a snapshot of step \(step) to \(snap)")
             return
         }
         let source = WorldClipSource(renderer: WorldRenderer(width: cfg.data.width, height: cfg.data.height,
                                                              frames: cfg.data.frames, fps: cfg.data.fps))
+        trainer.communicator = comm
         let r = try trainer.run(source: source, resume: resume)
+        if comm.size > 1 && !comm.isRoot {
+            // The other ranks write nothing; they render their share of the closing evaluation.
+            if r.steps >= cfg.train.steps && evalSeeds > 0 {
+                _ = try SuiteEvaluation.run(try trainer.packageInMemory(), suite: WorldSplit.heldOutSuite(), seeds: evalSeeds, communicator: comm)
+            }
+            return
+        }
         print(String(format: "pretrain: %d steps, final loss %.4f, %d skipped, %.0f s", r.steps, r.finalLoss, r.badSteps, r.seconds))
         guard r.steps >= cfg.train.steps else {
             print("stopped early at step \(r.steps); continue with --resume")
@@ -72,9 +87,9 @@ struct PretrainCommand: ParsableCommand {
         let curve = try RunPictures.writePretrainCurve(log: trainer.logURL, to: outDir)
         print("wrote \(curve.path)")
         if evalSeeds > 0 {
-            let pkg = try ModelPackage.load(modelDir)
+            let pkg = comm.size > 1 ? try trainer.packageInMemory() : try ModelPackage.load(modelDir)
             let progress = ProgressLine(label: "evaluate", total: WorldSplit.heldOutSuite().count * evalSeeds, quiet: quiet)
-            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds) { i, _ in progress.update(i) }
+            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds, communicator: comm) { i, _ in progress.update(i) }
             progress.finish()
             try SuiteEvaluation.write(report, to: modelDir.appendingPathComponent("report.json"))
             print(report.table())

@@ -3,6 +3,7 @@ import AtomicFiles
 import Foundation
 import ShapeWorld
 import VideoInference
+import TDMVideo
 import TensorCore
 import VBenchLite
 import VideoCommon
@@ -26,7 +27,8 @@ struct SampleCommand: ParsableCommand {
         --scheduler say otherwise; --lora fuses a diffusers pytorch_lora_weights.safetensors (e.g. TDM's 4-step
         student: --lora ... --steps 4 --guidance 1). The text encoder, transformer and VAE are loaded in turn.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
-        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds.
+        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds. Under mpirun the clips
+        are shared round-robin over the ranks, each writing its own into --out (docs/cluster.md).
 
         Examples:
           tdm-video sample --model models/teacher --prompt "a red circle moving left, plain background" --out clip.mp4
@@ -94,6 +96,14 @@ struct SampleCommand: ParsableCommand {
         guard frames == nil, height == nil, width == nil, maxSequenceLength == nil, lora == nil else {
             throw CLIError("--frames, --height, --width, --max-sequence-length and --lora apply to diffusers pipeline folders (model_index.json); \(model) is a tdm-video model package")
         }
+        try runOnRanks(sample)
+    }
+
+    /// Under mpirun, the clips of --prompts are shared round-robin over the ranks (each writes its own
+    /// into --out, which should be one shared folder); rank 0 draws the contact sheet from every rank's
+    /// first clips and prints the summary. A single --prompt is rendered by rank 0.
+    func sample(_ comm: Communicator) throws {
+        let quiet = self.quiet || !comm.isRoot
         // Everything that can be refused is checked before the model is loaded and anything is written:
         // the prompts and the output names made from them.
         let list = try prompts.map(Self.readPrompts) ?? []
@@ -113,6 +123,7 @@ struct SampleCommand: ParsableCommand {
         }
         let start = Date()
         if let p = prompt {
+            guard comm.isRoot else { return }
             try writeClip(try render(p, seed, "sample"), to: out, label: p)
             print(String(format: "wrote %@ (%d network evaluations, %.2f s)", out, pipe.nfe(o), Date().timeIntervalSince(start)))
             return
@@ -123,19 +134,50 @@ struct SampleCommand: ParsableCommand {
         }
         var n = 0
         var rows: [RGBVideo] = [], labels: [String] = []
+        var firstClips: [Int: RGBVideo] = [:]
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         for (pi, p) in list.enumerated() {
-            for i in 0..<seeds {
+            for i in 0..<seeds where (pi * seeds + i) % comm.size == comm.rank {
                 let name = names[pi] + "-\(i).mp4"
                 let clip = try render(p, seed &+ UInt64(i), "[\(pi + 1)/\(list.count)]")
                 try VideoWriter().write(clip, to: dir.appendingPathComponent(name))
                 n += 1
-                if sheet != nil && i == 0 {
+                if comm.size > 1 {
+                    if sheet != nil && i == 0 { firstClips[pi] = clip }
+                } else if sheet != nil && i == 0 {
                     if let truth = try? world.render(prompt: p, seed: seed) { rows.append(truth); labels.append("TRUTH") }
                     rows.append(clip)
                     labels.append(pkg.metadata.kind.rawValue.uppercased())
                 }
             }
+        }
+        if comm.size > 1 {
+            n = Int(comm.sum(Double(n)))
+            if sheet != nil {
+                // Every rank's first clips, as (prompt index, pixels), to rank 0 in prompt order.
+                var mine = [UInt8]()
+                for (pi, clip) in firstClips.sorted(by: { $0.key < $1.key }) {
+                    withUnsafeBytes(of: UInt32(pi).littleEndian) { mine += $0 }
+                    withUnsafeBytes(of: UInt32(clip.pixels.count).littleEndian) { mine += $0 }
+                    mine += clip.pixels
+                }
+                func word(_ b: ArraySlice<UInt8>) -> Int { Int(b.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }) }
+                for part in comm.allgather(mine) {
+                    var at = 0
+                    while at + 8 <= part.count {
+                        let pi = word(part[at..<(at + 4)]), count = word(part[(at + 4)..<(at + 8)])
+                        firstClips[pi] = RGBVideo(width: v.width, height: v.height, fps: v.fps, pixels: Array(part[(at + 8)..<(at + 8 + count)]))
+                        at += 8 + count
+                    }
+                }
+                for (pi, p) in list.enumerated() {
+                    guard let clip = firstClips[pi] else { continue }
+                    if let truth = try? world.render(prompt: p, seed: seed) { rows.append(truth); labels.append("TRUTH") }
+                    rows.append(clip)
+                    labels.append(pkg.metadata.kind.rawValue.uppercased())
+                }
+            }
+            guard comm.isRoot else { return }
         }
         if let sheet {
             try ContactSheet.writePNG(clips: rows, columns: 8, labels: labels, gap: 2, to: URL(fileURLWithPath: sheet))

@@ -19,7 +19,15 @@ public struct Checkpoint {
     }
 
     public static func read(_ url: URL) throws -> Checkpoint {
-        let f = try SafeTensorsFile.read(url)
+        try parse(try SafeTensorsFile.read(url), url: url)
+    }
+
+    /// A checkpoint from its file's bytes (rank 0's copy, received over MPI).
+    public static func parse(_ data: Data, url: URL) throws -> Checkpoint {
+        try parse(try SafeTensorsFile.parse(data, source: url.path), url: url)
+    }
+
+    static func parse(_ f: SafeTensorsFile, url: URL) throws -> Checkpoint {
         var t: [String: [Float]] = [:]
         for (k, v) in f.tensors {
             guard v.dtype == .f32 else { throw CheckpointError(path: url.path, message: "tensor \(k) is \(v.dtype.rawValue), expected F32") }

@@ -26,6 +26,12 @@ public final class TrainingLog {
         handle?.seekToEndOfFile()
     }
 
+    /// A log that writes nothing: the ranks other than 0 of a data-parallel run.
+    public init(discarding url: URL) {
+        self.url = url
+        handle = nil
+    }
+
     public func append(_ record: [String: Any]) {
         guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
         handle?.write(data + Data("\n".utf8))

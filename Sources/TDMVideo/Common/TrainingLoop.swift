@@ -45,9 +45,18 @@ public struct TrainingLoop {
 
     /// The checkpoint to resume from: nil when not resuming or when there is none yet (a new run). It
     /// must carry `fingerprint` in its state (the same config, and for distillation the same teacher).
-    public static func resumable(_ url: URL, resume: Bool, fingerprint: String, what: String) throws -> Checkpoint? {
-        guard resume, FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let ck = try Checkpoint.read(url)
+    /// Across ranks, rank 0 reads the file and every rank gets its copy.
+    public static func resumable(_ url: URL, resume: Bool, fingerprint: String, what: String,
+                                 communicator comm: Communicator = .single) throws -> Checkpoint? {
+        guard resume else { return nil }
+        let ck: Checkpoint
+        if comm.size > 1 {
+            guard let data = try comm.rootFile(url) else { return nil }
+            ck = try Checkpoint.parse(data, url: url)
+        } else {
+            guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+            ck = try Checkpoint.read(url)
+        }
         guard ck.state["config"] == fingerprint else {
             throw CheckpointError(path: url.path, message: "was written by a different \(what); resume needs the same")
         }

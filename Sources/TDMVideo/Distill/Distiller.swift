@@ -30,6 +30,10 @@ public final class Distiller {
     /// Called every `optim.eval_every` iterations (and at the end with `keep_best`); required when
     /// `eval_every` > 0.
     public var evaluator: StudentEvaluator? = nil
+    /// The ranks of a data-parallel run (`Communicator.world()` under mpirun): each rolls out and
+    /// trains on its share of every batch; gradients are summed before each optimiser update; rank 0
+    /// alone writes the log and checkpoints.
+    public var communicator: Communicator = .single
 
     /// The noise maths (x0 and ε from v, forward diffusion) on the teacher's schedule.
     let scheduler: CogVideoXDDIMScheduler
@@ -262,6 +266,7 @@ public final class Distiller {
     /// one from past its checkpoint (a kill between the two writes); it redoes that evaluation and
     /// rewrites the file, so only a file whose iteration and fingerprint match `best` is ever used.
     func saveBest(iteration: Int) throws {
+        guard communicator.isRoot else { return }
         var ck = Checkpoint()
         ck.tensors["student"] = student.parameters.array
         if unified { ck.tensors["steps.student"] = studentSteps }
@@ -270,7 +275,14 @@ public final class Distiller {
     }
 
     func loadBest(iteration: Int) throws {
-        let ck = try Checkpoint.read(bestURL), src = bestURL.path
+        let src = bestURL.path
+        let ck: Checkpoint
+        if communicator.size > 1 {
+            guard let data = try communicator.rootFile(bestURL) else { throw CheckpointError(path: src, message: "is missing") }
+            ck = try Checkpoint.parse(data, url: bestURL)
+        } else {
+            ck = try Checkpoint.read(bestURL)
+        }
         guard ck.state["config"] == fingerprint, try ck.int("iteration", source: src) == iteration else {
             throw CheckpointError(path: src, message: "does not hold this run's best student (iteration \(iteration)); rerun without --resume")
         }
@@ -319,6 +331,8 @@ public final class Distiller {
         guard o.evalEvery == 0 || evaluator != nil else {
             throw ConfigError(file: "distill config", field: "optim.eval_every", message: "is \(o.evalEvery) but no evaluator was given (set Distiller.evaluator)")
         }
+        let comm = communicator
+        try comm.checkDivides(batch: o.batch, file: "distill config", field: "optim.batch")
         try TrainingLoop.makeOutputFolder(outDir)
         let tn = stepCounts.count * te
         studentSteps = [Float](repeating: 0, count: unified ? tn : 0)
@@ -326,19 +340,26 @@ public final class Distiller {
         let state = State(o, parameters: student.parameterCount, tableSize: unified ? tn : 0)
         var loop = TrainingLoop(label: "distill", unit: "iteration", total: o.iterations, logEvery: o.logEvery,
                                 checkpointEvery: o.checkpointEvery, maxBadSteps: o.maxBadSteps, checkpointURL: checkpointURL)
-        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config or teacher") {
+        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config or teacher",
+                                                    communicator: comm) {
             (loop.step, loop.badSteps) = try restore(ck, into: state)
         }
-        if !resume || state.best == nil { try? FileManager.default.removeItem(at: bestURL) }
-        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil)
-        let progress = ProgressLine(label: "distill", total: o.iterations, startStep: loop.step, quiet: quiet)
-        let start = Date()
+        if comm.isRoot && (!resume || state.best == nil) { try? FileManager.default.removeItem(at: bestURL) }
+        let log = comm.isRoot ? try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil) : TrainingLog(discarding: logURL)
+        let progress = ProgressLine(label: comm.size > 1 ? "distill (\(comm.size) ranks)" : "distill", total: o.iterations,
+                                    startStep: loop.step, quiet: quiet || !comm.isRoot)
+        let start = Date(), startStep = loop.step
 
         try loop.run(log: log, progress: progress, stopAfter: stopAfterIteration, iteration: { index in
             var stats = IterationStats()
             guard try iteration(prompts: prompts, state, &stats, index: index) else { return .skipped(record: [:]) }
             state.last = stats
-            return .applied(summary: String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss), record: {
+            var summary = String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss)
+            if comm.size > 1 {
+                summary += String(format: " · %d ranks %.2f prompts/s", comm.size,
+                                  Double((index + 1 - startStep) * o.batch) / max(Date().timeIntervalSince(start), 1e-9))
+            }
+            return .applied(summary: summary, record: {
                 ["generator_loss": stats.generatorLoss, "fake_loss": stats.fakeLoss, "normaliser": stats.meanW,
                  "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm, "elapsed_s": Date().timeIntervalSince(start)]
                     .merging(stats.intervalRecord) { a, _ in a }
@@ -346,6 +367,7 @@ public final class Distiller {
         }, afterStep: { step in
             try evaluateIfDue(step, state, log)
         }, save: { loop in
+            guard comm.isRoot else { return }
             try checkpoint(state, loop: loop).write(to: checkpointURL)
         })
         progress.update(loop.step, String(format: "gen %.4f fake %.4f", state.last.generatorLoss, state.last.fakeLoss), force: true)
@@ -356,6 +378,25 @@ public final class Distiller {
             result.kept = (b.iteration, b.total)
         }
         return result
+    }
+
+    // MARK: Data parallelism (the one place batches are sliced)
+
+    /// This rank's samples of every batch (all of them in one process): every draw is made for the
+    /// whole batch, in order, and only these samples are kept.
+    var batchShare: Range<Int> { communicator.share(of: config.optim.batch) }
+
+    /// This rank's elements of a whole-batch array (the array itself in one process).
+    func shareOfBatch(_ a: [Float]) -> [Float] {
+        guard communicator.size > 1 else { return a }
+        let s = batchShare, per = shape1.perSample
+        return Array(a[(s.lowerBound * per)..<(s.upperBound * per)])
+    }
+
+    /// A share's loss (a mean over its samples) and gradient as its part of the whole batch's mean.
+    func partOfBatchMean(_ loss: Double, _ dOut: [Float]) -> (Double, [Float]) {
+        let f = Double(batchShare.count) / Double(config.optim.batch)
+        return (loss * f, dOut.map { $0 * Float(f) })
     }
 
     // MARK: One iteration: rollout, fake-score step, generator step
@@ -394,19 +435,18 @@ public final class Distiller {
 
     /// 0. Rolls the student out without gradient (unified training draws this batch's K first).
     func rollout(prompts: PromptSource, _ s: State) throws -> Rollout {
-        let bsz = config.optim.batch
+        let share = batchShare, bsz = share.count
         let enc = teacher.metadata.textEncoder
         var text = [Float]()
-        for p in (0..<bsz).map({ _ in prompts.samplePrompt(&s.promptRNG) }) {
+        for p in Array((0..<config.optim.batch).map({ _ in prompts.samplePrompt(&s.promptRNG) })[share]) {
             if s.textCache[p] == nil { s.textCache[p] = enc.encode(p) }
             text += s.textCache[p]!
         }
         if s.textCache[""] == nil { s.textCache[""] = enc.encode("") }
         let negative = (0..<bsz).flatMap { _ in s.textCache[""]! }
         let kSteps = unified ? stepCounts[s.noiseRNG.int(0, stepCounts.count)] : config.tdm.steps
-        var shape = shape1
-        shape.batch = bsz
-        return try rollout(text: text, negative: negative, noise: s.noiseRNG.normal(shape.count), kSteps: kSteps)
+        let noise = s.noiseRNG.normal(config.optim.batch * shape1.perSample)
+        return try rollout(text: text, negative: negative, noise: shareOfBatch(noise), kSteps: kSteps)
     }
 
     /// The rollout from given prompt embeddings and starting noise (the golden test calls this directly).
@@ -438,10 +478,14 @@ public final class Distiller {
     /// clamp) (`x0_min_snr`). Returns false (no update made) on a non-finite loss or gradient.
     func fakeScoreStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, updates: Int, share: Int) throws -> Bool {
         let bsz = r.shape.batch, n = fake.parameterCount, tn = stepCounts.count * te
+        let batch = batchShare, comm = communicator, global = config.optim.batch
         for _ in 0..<updates {
             var xt = [Float](), target = [Float](), vTarget = [Float](), taus = [Int](), weights = [Float](), tgs = [Int]()
-            for b in 0..<bsz {
+            var meanIS = 0.0
+            for g in 0..<global {
                 let d = draw(&s.noiseRNG, grid: r.grid)
+                guard batch.contains(g) else { continue }
+                let b = g - batch.lowerBound
                 let eps = slice(r.eps[d.k], b)
                 let (xtb, mixed) = diffuse(x0: slice(r.x0[d.k], b), eps: eps, d)
                 xt += xtb
@@ -454,20 +498,31 @@ public final class Distiller {
                 case .vMSE: weights.append(wIS)
                 case .x0MinSNR: weights.append(Float(min(scheduler.snr(d.tau), config.tdm.minSNRClamp)) * wIS)
                 }
-                stats.meanIS += Double(wIS) / Double(bsz * share)
+                // (one process: straight into the stats, in the order it always summed)
+                if comm.size > 1 { meanIS += Double(wIS) / Double(global * share) } else { stats.meanIS += Double(wIS) / Double(global * share) }
             }
             fake.zeroGradients()
             let cache = try fake.forwardTraining(hidden: xt, shape: r.shape, text: r.text, textLength: textLength,
                                                  timesteps: taus.map(Float.init), timeEmbeddingOffset: r.fakeOffset)
             let targets = TDMObjectives.FakeScoreTargets(xt: xt, taus: taus, x0: target, v: vTarget, weights: weights)
-            let (loss, dOut, vmse) = TDMObjectives.fakeScoreLoss(v: cache.output.array, targets, kind: config.tdm.fakeLoss, scheduler: scheduler)
+            var (loss, dOut, vmse) = TDMObjectives.fakeScoreLoss(v: cache.output.array, targets, kind: config.tdm.fakeLoss, scheduler: scheduler)
             for b in 0..<bsz { IterationStats.add(&stats.fakeVMSE, tgs[b], vmse[b]) }
+            // Across ranks: this share's part of the batch mean; the sums over the ranks are the batch's.
+            if comm.size > 1 {
+                (loss, dOut) = partOfBatchMean(loss, dOut)
+                var sums = [loss, meanIS]
+                comm.allreduceSum(&sums)
+                loss = sums[0]
+                stats.meanIS += sums[1]
+            }
             let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
+            comm.allreduceSum(fake.gradients!.p, count: n)
             let gn = gradientNorm(fake.gradients!.p, count: n)
             guard loss.isFinite && gn.isFinite else { return false }
             s.optF.update(params: fake.parameters.p, grads: fake.gradients!.p, count: n, lr: Float(config.optim.fakeLr))
             if stepConditioned {
-                let tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+                var tg = tableGradient(fg.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+                comm.allreduceSum(&tg)
                 s.optTF.update(params: &fakeSteps, grads: tg, count: tn, lr: Float(config.optim.stepEmbeddingLr))
             }
             stats.fakeLoss += loss / Double(share)
@@ -481,9 +536,12 @@ public final class Distiller {
     /// interval. Returns false (no update) on a non-finite loss or gradient.
     func generatorStep(_ r: Rollout, _ s: State, _ stats: inout IterationStats, iteration: Int) throws -> Bool {
         let bsz = r.shape.batch, per = shape1.perSample, n = student.parameterCount, tn = stepCounts.count * te
+        let batch = batchShare, comm = communicator
         var draws = [Draw](), xin = [Float](), tg = [Float]()
-        for b in 0..<bsz {
+        for g in 0..<config.optim.batch {
             let d = draw(&s.noiseRNG, grid: r.grid)
+            guard batch.contains(g) else { continue }
+            let b = g - batch.lowerBound
             draws.append(d)
             xin += slice(r.points[d.k], b)
             tg.append(Float(d.tg))
@@ -517,6 +575,7 @@ public final class Distiller {
         let fk = scheduler.predictOriginal(v: vf, sample: xts, timesteps: taus)
         let S = Float(config.tdm.guidance)
         var target = [Float](repeating: 0, count: v.count), normaliser = [Float]()
+        var meanW = 0.0
         for b in 0..<bsz {
             let off = b * per
             var wsum = 0.0, along = 0.0, guide = 0.0
@@ -532,18 +591,27 @@ public final class Distiller {
             }
             if guide > 0 { IterationStats.add(&stats.push, draws[b].tg, along / guide) }
             normaliser.append(Float(max(wsum / Double(per), 1e-8)))
-            stats.meanW += Double(normaliser[b]) / Double(bsz)
+            meanW += Double(normaliser[b]) / Double(config.optim.batch)
         }
         let targets = TDMObjectives.GeneratorTargets(sample: xin, timesteps: gridTimesteps, target: target, normaliser: normaliser)
         var (loss, dOut) = TDMObjectives.generatorLoss(v: v, targets, kind: config.tdm.generatorLoss, huberC: Float(config.tdm.huberC),
                                                        scheduler: scheduler)
+        if comm.size > 1 {
+            (loss, dOut) = partOfBatchMean(loss, dOut)
+            var sums = [loss, meanW]
+            comm.allreduceSum(&sums)
+            (loss, meanW) = (sums[0], sums[1])
+        }
+        stats.meanW += meanW
         if injectNonFiniteLoss?(iteration) == true { loss = .nan }
         let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
+        comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && gn.isFinite else { return false }
         s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
         if stepConditioned {
-            let tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+            var tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
+            comm.allreduceSum(&tgr)
             s.optTS.update(params: &studentSteps, grads: tgr, count: tn, lr: Float(config.optim.stepEmbeddingLr))
         }
         stats.generatorLoss = loss

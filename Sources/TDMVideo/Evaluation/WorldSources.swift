@@ -6,12 +6,21 @@ extension WorldClipSource: ClipSource, PromptSource {
     public var frames: Int { renderer.frames }
     public var height: Int { renderer.height }
     public var width: Int { renderer.width }
+
+    /// The scene and its seed now (exactly `sample`'s draws), the rendering later.
+    public func draw(_ rng: inout RNG) -> () -> (pixels: [Float], prompt: String) {
+        let s = WorldSplit.sampleTrainingScene(&rng)
+        let seed = rng.next()
+        let r = renderer
+        return { (r.renderFloats(s, seed: seed), Grammar.prompt(s)) }
+    }
 }
 
 extension SuiteEvaluation {
     /// The distiller's evaluator on the embedded world: its held-out suite (reported) and its
     /// validation suite (chooses).
-    public static func worldStudentEvaluator(seeds: Int) -> StudentEvaluator {
-        studentEvaluator(heldOut: WorldSplit.heldOutSuite(), validation: WorldSplit.validationSuite(), seeds: seeds)
+    public static func worldStudentEvaluator(seeds: Int, communicator: Communicator = .single) -> StudentEvaluator {
+        studentEvaluator(heldOut: WorldSplit.heldOutSuite(), validation: WorldSplit.validationSuite(), seeds: seeds,
+                         communicator: communicator)
     }
 }

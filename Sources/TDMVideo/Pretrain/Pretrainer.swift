@@ -12,6 +12,17 @@ public protocol ClipSource {
     var width: Int { get }
     /// A training clip and its prompt, drawn from `rng` (the only randomness, so runs are reproducible).
     func sample(_ rng: inout RNG) -> (pixels: [Float], prompt: String)
+    /// `sample` in two parts: the draws from `rng` now, the rendering (which must not touch `rng`)
+    /// when the returned closure runs, so a rank can skip rendering the other ranks' clips and still
+    /// advance the stream exactly as `sample` does. The default renders at once.
+    func draw(_ rng: inout RNG) -> () -> (pixels: [Float], prompt: String)
+}
+
+extension ClipSource {
+    public func draw(_ rng: inout RNG) -> () -> (pixels: [Float], prompt: String) {
+        let clip = sample(&rng)
+        return { clip }
+    }
 }
 
 /// Teacher pretraining: v-prediction on the CogVideoX schedule (zero terminal SNR, SNR shift from the
@@ -24,6 +35,9 @@ public final class Pretrainer {
     public var quiet = false
     /// Stop after this step even if the schedule is longer (used to simulate a kill in tests).
     public var stopAfterStep: Int? = nil
+    /// The ranks of a data-parallel run (`Communicator.world()` under mpirun): each renders and
+    /// processes its share of every global batch; rank 0 alone writes the log, checkpoints and codec.
+    public var communicator: Communicator = .single
 
     public private(set) var model: CogVideoXTransformer
     public private(set) var codec: PCALatentCodec!
@@ -149,25 +163,29 @@ public final class Pretrainer {
             throw ConfigError(file: "data", field: "data", message: "the clip source renders \(source.frames)x\(source.width)x\(source.height), the config asks for \(config.data.frames)x\(config.data.width)x\(config.data.height)")
         }
         let t = config.train
+        let comm = communicator
+        try comm.checkDivides(batch: t.batch, file: "pretrain config", field: "train.batch")
         let fingerprint = config.trainingFingerprint
         let perturbs = t.inputPerturbation > 0
         let state = State(t, parameters: model.parameterCount, initialEMA: [])
         var loop = TrainingLoop(label: "pretrain", unit: "step", total: t.steps, logEvery: t.logEvery,
                                 checkpointEvery: t.checkpointEvery, maxBadSteps: t.maxBadSteps, checkpointURL: checkpointURL)
-        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config") {
+        if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config", communicator: comm) {
             codec = try readCodec()
             (loop.step, loop.badSteps) = try state.restore(ck, source: checkpointURL.path, model: model, beta1: t.beta1, perturbs: perturbs)
         } else {
-            if resume && !quiet { FileHandle.standardError.write(Foundation.Data("no checkpoint in \(outDir.path): starting a new run\n".utf8)) }
+            if resume && !quiet && comm.isRoot { FileHandle.standardError.write(Foundation.Data("no checkpoint in \(outDir.path): starting a new run\n".utf8)) }
             try initializeNewRun(source: source)
             state.ema.values = model.parameters.array
         }
-        let log = try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil)
-        let progress = ProgressLine(label: "pretrain", total: t.steps, startStep: loop.step, quiet: quiet)
-        let start = Date()
+        let log = comm.isRoot ? try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil) : TrainingLog(discarding: logURL)
+        let progress = ProgressLine(label: comm.size > 1 ? "pretrain (\(comm.size) ranks)" : "pretrain", total: t.steps,
+                                    startStep: loop.step, quiet: quiet || !comm.isRoot)
+        let start = Date(), startStep = loop.step
         try loop.run(log: log, progress: progress, stopAfter: stopAfterStep, iteration: { index in
-            try trainingStep(index, source: source, state: state, start: start)
+            try trainingStep(index, source: source, state: state, start: start, startStep: startStep)
         }, save: { loop in
+            guard comm.isRoot else { return }
             try state.checkpoint(model: model, loop: loop, fingerprint: fingerprint, perturbs: perturbs).write(to: checkpointURL)
         })
         progress.update(loop.step, String(format: "loss %.4f", state.lastLoss), force: true)
@@ -181,6 +199,26 @@ public final class Pretrainer {
     /// it), write it, and initialise the weights.
     func initializeNewRun(source: ClipSource) throws {
         let t = config.train
+        if communicator.size > 1 {
+            // Rank 0 fits and writes the codec; the others read rank 0's and take its initial weights,
+            // so every rank starts from the same bits whatever its thread count.
+            if communicator.isRoot { try fitCodec(source: source) }
+            communicator.barrier()
+            codec = try readCodec()
+            model.initializeRandom(seed: UInt64(t.seed))
+            if config.model.init_ == .adalnZero { Self.zeroInitModulation(model) }
+            var w = model.parameters.array
+            communicator.broadcast(&w)
+            model.parameters.copy(from: w)
+            return
+        }
+        try fitCodec(source: source)
+        model.initializeRandom(seed: UInt64(t.seed))
+        if config.model.init_ == .adalnZero { Self.zeroInitModulation(model) }
+    }
+
+    func fitCodec(source: ClipSource) throws {
+        let t = config.train
         var fitRNG = RNG(seed: UInt64(t.seed) &+ 0xC0DEC)
         let clips = (0..<config.codec.fitClips).map { _ in source.sample(&fitRNG).pixels }
         codec = try PCALatentCodec.fit(clips: clips, frames: config.data.frames, height: config.data.height,
@@ -190,27 +228,40 @@ public final class Pretrainer {
         do { try AtomicFile.write(try JSONEncoder().encode(codec), to: codecURL) } catch {
             throw CheckpointError(path: codecURL.path, message: "cannot write the codec (\(error))")
         }
-        model.initializeRandom(seed: UInt64(t.seed))
-        if config.model.init_ == .adalnZero { Self.zeroInitModulation(model) }
     }
 
+    /// The run's codec (across ranks, rank 0's file, received over MPI).
     func readCodec() throws -> PCALatentCodec {
+        if communicator.size > 1 {
+            guard let data = try communicator.rootFile(codecURL) else {
+                throw CheckpointError(path: codecURL.path, message: "the run's codec is missing")
+            }
+            do { return try JSONDecoder().decode(PCALatentCodec.self, from: data) } catch {
+                throw CheckpointError(path: codecURL.path, message: "cannot read the run's codec (\(error))")
+            }
+        }
         do { return try JSONDecoder().decode(PCALatentCodec.self, from: Foundation.Data(contentsOf: codecURL)) } catch {
             throw CheckpointError(path: codecURL.path, message: "cannot read the run's codec (\(error))")
         }
     }
 
-    /// A batch of world clips and prompts (dropped to "" with prompt_dropout for CFG), as latents x0.
-    func batch(source: ClipSource, state: State, shape: VideoShape) throws -> (x0: [Float], text: [Float]) {
+    /// A batch of world clips and prompts (dropped to "" with prompt_dropout for CFG), as latents x0:
+    /// the samples `share` of the global batch (all of it in one process); the others' draws are made
+    /// and their rendering skipped.
+    func batch(source: ClipSource, state: State, shape: VideoShape, share: Range<Int>) throws -> (x0: [Float], text: [Float]) {
         let t = config.train, per = shape.perSample
         var x0 = [Float](repeating: 0, count: shape.count)
         var text = [Float]()
-        text.reserveCapacity(t.batch * config.model.textLength * config.model.textEmbedDim)
+        text.reserveCapacity(share.count * config.model.textLength * config.model.textEmbedDim)
         for b in 0..<t.batch {
-            let (pixels, prompt) = source.sample(&state.dataRNG)
-            let p = state.dataRNG.uniform() < t.promptDropout ? "" : prompt
+            let clip = source.draw(&state.dataRNG)
+            let dropped = state.dataRNG.uniform() < t.promptDropout
+            guard share.contains(b) else { continue }
+            let (pixels, prompt) = clip()
+            let p = dropped ? "" : prompt
             let z = try codec.encode(pixels, frames: config.data.frames, height: config.data.height, width: config.data.width)
-            for i in 0..<per { x0[b * per + i] = z[i] }
+            let row = b - share.lowerBound
+            for i in 0..<per { x0[row * per + i] = z[i] }
             if state.textCache[p] == nil { state.textCache[p] = textEncoder.encode(p) }
             text += state.textCache[p]!
         }
@@ -219,17 +270,21 @@ public final class Pretrainer {
 
     /// One step: data, noise (with input perturbation), forward, the v-MSE loss, backward, and, when
     /// the loss and gradient are finite, clipping, AdamW and the EMA.
-    func trainingStep(_ index: Int, source: ClipSource, state: State, start: Date) throws -> TrainingLoop.Outcome {
-        let t = config.train, n = model.parameterCount
+    func trainingStep(_ index: Int, source: ClipSource, state: State, start: Date, startStep: Int) throws -> TrainingLoop.Outcome {
+        let t = config.train, n = model.parameterCount, comm = communicator
         let ls = codec.latentShape(frames: config.data.frames, height: config.data.height, width: config.data.width)
-        let shape = VideoShape(batch: t.batch, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)
-        let (x0, text) = try batch(source: source, state: state, shape: shape)
-        let ts = (0..<t.batch).map { _ in state.noiseRNG.int(0, schedule.numTrainTimesteps) }
-        let eps = state.noiseRNG.normal(shape.count)
+        // This rank's samples; the whole batch's timesteps and noise are drawn, in order, and sliced.
+        let share = comm.share(of: t.batch)
+        let shape = VideoShape(batch: share.count, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)
+        let per = shape.perSample, globalCount = t.batch * per
+        let mine = (share.lowerBound * per)..<(share.upperBound * per)
+        let (x0, text) = try batch(source: source, state: state, shape: shape, share: share)
+        let ts = Array((0..<t.batch).map { _ in state.noiseRNG.int(0, schedule.numTrainTimesteps) }[share])
+        let eps = Array(state.noiseRNG.normal(globalCount)[mine])
         let gamma = Float(t.inputPerturbation)
         var inputNoise = eps
         if gamma > 0 {
-            let xi = state.perturbRNG.normal(shape.count)
+            let xi = Array(state.perturbRNG.normal(globalCount)[mine])
             for i in 0..<inputNoise.count { inputNoise[i] = eps[i] + gamma * xi[i] }
         }
         let xt = scheduler.addNoise(original: x0, noise: inputNoise, timesteps: ts)
@@ -238,10 +293,14 @@ public final class Pretrainer {
         model.zeroGradients()
         let cache = try model.forwardTraining(hidden: xt, shape: shape, text: text, textLength: config.model.textLength,
                                               timesteps: ts.map(Float.init))
-        var (loss, dOut) = Self.mse(cache.output.array, target)
+        // Each rank's squared-error sum and gradient are normalised by the global batch, so the sums
+        // over the ranks are the single-process mean and its gradient.
+        let (sumSq, dOut) = Self.mse(cache.output.array, target, globalCount: globalCount)
+        var loss = comm.sum(sumSq) / Double(globalCount)
         if injectNonFiniteLoss?(index + 1) == true { loss = .nan }
         try model.backward(cache, dOutput: dOut, inputGradients: false)
         let g = model.gradients!
+        comm.allreduceSum(g.p, count: n)
         let norm = gradientNorm(g.p, count: n)
         guard loss.isFinite && norm.isFinite else { return .skipped(record: ["loss": loss.isFinite ? loss : -1]) }
 
@@ -252,28 +311,36 @@ public final class Pretrainer {
         state.lastLoss = loss
         state.lossSum += loss
         state.lossCount += 1
-        return .applied(summary: String(format: "loss %.4f lr %.2e", loss, lr), record: {
+        var summary = String(format: "loss %.4f lr %.2e", loss, lr)
+        if comm.size > 1 {
+            let clipsPerSecond = Double((index + 1 - startStep) * t.batch) / max(Date().timeIntervalSince(start), 1e-9)
+            summary += String(format: " · %d ranks %.2f clips/s allreduce %.0f ms/step", comm.size, clipsPerSecond,
+                              1000 * comm.allreduceSeconds / Double(max(index + 1 - startStep, 1)))
+        }
+        return .applied(summary: summary, record: {
             // The mean loss since the last log line.
             let elapsed = Date().timeIntervalSince(start)
-            let r: [String: Any] = ["loss": state.lossSum / Double(max(state.lossCount, 1)), "lr": Double(lr),
+            var r: [String: Any] = ["loss": state.lossSum / Double(max(state.lossCount, 1)), "lr": Double(lr),
                                     "grad_norm": norm, "elapsed_s": elapsed, "it_per_s": Double(index + 1) / max(elapsed, 1e-9)]
+            if comm.size > 1 { r["ranks"] = comm.size; r["allreduce_s"] = comm.allreduceSeconds }
             state.lossSum = 0
             state.lossCount = 0
             return r
         })
     }
 
-    /// Mean squared error and its gradient 2(out − target)/N.
-    static func mse(_ out: [Float], _ target: [Float]) -> (loss: Double, dOut: [Float]) {
+    /// The squared-error sum and the mean's gradient 2(out − target)/N, N the global batch's element
+    /// count (this rank's slice is part of it).
+    static func mse(_ out: [Float], _ target: [Float], globalCount: Int) -> (sumSq: Double, dOut: [Float]) {
         var loss = 0.0
         var dOut = [Float](repeating: 0, count: out.count)
-        let scale = 2 / Float(out.count)
+        let scale = 2 / Float(globalCount)
         for i in 0..<out.count {
             let d = out[i] - target[i]
             loss += Double(d * d)
             dOut[i] = scale * d
         }
-        return (loss / Double(out.count), dOut)
+        return (loss, dOut)
     }
 }
 
@@ -282,14 +349,24 @@ extension Pretrainer {
     /// the teacher's default sampling from the config's `sampling` section (by default 50 DDIM steps,
     /// guidance 6: CogVideoX's pipeline defaults).
     public func exportPackage(to dir: URL, recipe: [String: String], dtype: SafeTensorsDType = .f32) throws {
-        let meta = PackageMetadata(kind: .teacher,
+        try ModelPackage.save(dir, transformer: model, codec: codec, metadata: packageMetadata(recipe: recipe), dtype: dtype)
+    }
+
+    /// The trained teacher as an in-memory package (the ranks of a data-parallel run other than 0,
+    /// which write nothing, evaluate this).
+    public func packageInMemory() throws -> ModelPackage {
+        ModelPackage(directory: outDir.appendingPathComponent("model"), metadata: packageMetadata(recipe: [:]),
+                     transformer: try model.copy(), codec: codec)
+    }
+
+    func packageMetadata(recipe: [String: String]) -> PackageMetadata {
+        PackageMetadata(kind: .teacher,
                                    video: .init(frames: config.data.frames, height: config.data.height,
                                                 width: config.data.width, fps: config.data.fps),
                                    textEncoder: textEncoder, snrShiftScale: config.train.snrShiftScale,
                                    sampling: .init(scheduler: config.sampling.scheduler, steps: config.sampling.steps,
                                                   guidance: config.sampling.guidance, timesteps: nil),
                                    recipe: recipe)
-        try ModelPackage.save(dir, transformer: model, codec: codec, metadata: meta, dtype: dtype)
     }
 }
 
