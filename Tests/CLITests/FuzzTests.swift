@@ -5,8 +5,9 @@ import Testing
 /// model folders for `sample` — each JSON file and the weights —, YAML configs for `pretrain`/`distill`,
 /// prompts, prompt suites), each run through the release binary of the configuration under test, as a
 /// user would. Every run ends in one outcome:
-/// - `ok`: exit 0; `error`: exit 1 or 64 with a message on stderr that names the input (its path, or the
-///   option for a prompt given on the command line);
+/// - `ok`: exit 0; `error`: exit 1 or 64 with a message on stderr that names the input (its path, or for a
+///   prompt given on the command line the option or the prompt itself, as ArgumentParser quotes a prompt
+///   that looks like an option: "Invalid option: ---out...");
 /// - `crash`: a signal or any other exit code; `hang`: still running at the timeout (then killed);
 /// - `unclear`: exit 1/64 without naming the input; `partial`: a failed run that left an output (or any
 ///   run that left a temporary file) behind.
@@ -295,10 +296,11 @@ enum Fuzz {
             case 0:
                 p = p.replacingOccurrences(of: "\0", with: "")
                 return Case(args: ["sample", "--model", fx.student, "--prompt", p, "--out", out.path + "/x.mp4", "--quiet"],
-                            needles: ["--prompt"], outputs: [out.path + "/x.mp4"])
+                            needles: ["--prompt"] + (p.isEmpty ? [] : [p]), outputs: [out.path + "/x.mp4"])
             case 1:
                 p = p.replacingOccurrences(of: "\0", with: "")
-                return Case(args: ["world", "render", p, "--out", out.path + "/w.mp4"], needles: ["prompt"], outputs: [out.path + "/w.mp4"])
+                return Case(args: ["world", "render", p, "--out", out.path + "/w.mp4"], needles: ["prompt"] + (p.isEmpty ? [] : [p]),
+                            outputs: [out.path + "/w.mp4"])
             default:
                 let u = dir.appendingPathComponent("prompts.txt")
                 var data = Data((0..<(1 + g.int(3))).map { _ in prompt(&g) }.joined(separator: "\n").utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VideoCommon
 import VideoIO
 @testable import VBenchLite
 
