@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import VideoCommon
 import ShapeWorld
 import VBenchLite
 import VideoIO

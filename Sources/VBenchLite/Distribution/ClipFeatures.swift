@@ -1,5 +1,5 @@
 import Foundation
-import VideoIO
+import VideoCommon
 
 /// Fixed, handcrafted features of a whole clip for the distribution metrics: what FID/FVD take from
 /// Inception or I3D activations, here 76 numbers that see the three things a text-to-video model of our
