@@ -1,4 +1,5 @@
 import Foundation
+import VideoCommon
 import VideoIO
 @testable import VBenchLite
 
