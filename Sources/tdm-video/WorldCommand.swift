@@ -11,7 +11,7 @@ struct WorldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "world",
         abstract: "The embedded text-to-video world: render its clips, list its prompts, write its suites.",
-        subcommands: [WorldRender.self, WorldSuite.self, WorldPrompts.self])
+        subcommands: [WorldRender.self, WorldSuite.self, WorldPrompts.self, WorldCodec.self])
 }
 
 struct WorldSuite: ParsableCommand {

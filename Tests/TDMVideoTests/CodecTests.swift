@@ -22,6 +22,41 @@ import VideoIO
                                       temporalFactor: 2, perChannel: perChannel)
     }
 
+    /// encode and decode (one GEMM over all blocks) against the codec's definition written out per
+    /// latent value: z[t, ch, y, x] = scale(ch) · Σ_i component[ch, i] · (pixel(block, i) − mean[i]), and
+    /// pixel(block, i) = clamp(mean[i] + Σ_ch component[ch, i] · z / scale(ch)).
+    @Test func encodeDecodeEqualTheDefinition() throws {
+        var codec = try fitDefault(clips: 16, perChannel: true)
+        codec.channelScales = codec.channelScales!.enumerated().map { $0.element * (1 + 0.1 * Float($0.offset)) }
+        let (f, h, w, sf, tf, c) = (16, 32, 32, 4, 2, 12), k = 96
+        var rng = RNG(seed: 4)
+        let px = (0..<(f * h * w * 3)).map { _ in Float(rng.uniform()) }
+        let z = try codec.encode(px, frames: f, height: h, width: w)
+        let zl = rng.normal(f / tf * c * (h / sf) * (w / sf))
+        let back = try codec.decode(zl, frames: f, height: h, width: w)
+        var maxEnc: Float = 0, maxDec: Float = 0
+        for t in 0..<(f / tf) { for y in 0..<(h / sf) { for x in 0..<(w / sf) {
+            // The block's pixel offsets in (dt, dy, dx, rgb) order.
+            var offs: [Int] = []
+            for dt in 0..<tf { for dy in 0..<sf { for dx in 0..<sf { for ch in 0..<3 {
+                offs.append((((t * tf + dt) * h + y * sf + dy) * w + x * sf + dx) * 3 + ch)
+            } } } }
+            for ch in 0..<c {
+                var s: Double = 0
+                for i in 0..<k { s += Double(codec.components[ch * k + i]) * Double(px[offs[i]] - codec.mean[i]) }
+                let want = Float(s) * codec.scale(ch)
+                maxEnc = max(maxEnc, abs(z[((t * c + ch) * (h / sf) + y) * (w / sf) + x] - want))
+            }
+            for i in 0..<k {
+                var s = Double(codec.mean[i])
+                for ch in 0..<c { s += Double(codec.components[ch * k + i]) * Double(zl[((t * c + ch) * (h / sf) + y) * (w / sf) + x] / codec.scale(ch)) }
+                maxDec = max(maxDec, abs(back[offs[i]] - Float(min(1, max(0, s)))))
+            }
+        } } }
+        #expect(maxEnc < 1e-4, "encode differs from the definition by \(maxEnc)")
+        #expect(maxDec < 1e-5, "decode differs from the definition by \(maxDec)")
+    }
+
     @Test func pcaCodecOnHeldOutWorldClips() throws {
         let codec = try fitDefault(clips: 256)
         #expect(codec.compression >= 8)

@@ -516,6 +516,7 @@ public final class Distiller {
                 stats.meanIS += sums[1]
             }
             let fg = try fake.backward(cache, dOutput: dOut, inputGradients: false)
+            fake.releaseTrainingCache(cache)
             comm.allreduceSum(fake.gradients!.p, count: n)
             let gn = gradientNorm(fake.gradients!.p, count: n)
             guard loss.isFinite && gn.isFinite else { return false }
@@ -605,6 +606,7 @@ public final class Distiller {
         stats.meanW += meanW
         if injectNonFiniteLoss?(iteration) == true { loss = .nan }
         let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
+        student.releaseTrainingCache(cache)
         comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && gn.isFinite else { return false }

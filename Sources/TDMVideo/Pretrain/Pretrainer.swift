@@ -250,18 +250,40 @@ public final class Pretrainer {
     /// and their rendering skipped.
     func batch(source: ClipSource, state: State, shape: VideoShape, share: Range<Int>) throws -> (x0: [Float], text: [Float]) {
         let t = config.train, per = shape.perSample
-        var x0 = [Float](repeating: 0, count: shape.count)
-        var text = [Float]()
-        text.reserveCapacity(share.count * config.model.textLength * config.model.textEmbedDim)
+        // The draws, in order (they fix the stream); the rendering and encoding of this share's clips
+        // then run on the workers, each clip into its own rows, so the batch is the same bits for any
+        // thread count.
+        var pending: [(render: () -> (pixels: [Float], prompt: String), dropped: Bool)] = []
         for b in 0..<t.batch {
             let clip = source.draw(&state.dataRNG)
             let dropped = state.dataRNG.uniform() < t.promptDropout
-            guard share.contains(b) else { continue }
-            let (pixels, prompt) = clip()
-            let p = dropped ? "" : prompt
-            let z = try codec.encode(pixels, frames: config.data.frames, height: config.data.height, width: config.data.width)
-            let row = b - share.lowerBound
-            for i in 0..<per { x0[row * per + i] = z[i] }
+            if share.contains(b) { pending.append((clip, dropped)) }
+        }
+        var x0 = [Float](repeating: 0, count: shape.count)
+        var prompts = [String](repeating: "", count: pending.count)
+        var failure: Error? = nil
+        let lock = NSLock()
+        let codec: PCALatentCodec = self.codec, d = config.data
+        x0.withUnsafeMutableBufferPointer { xb in
+            let out = SendablePointer(xb.baseAddress!)
+            prompts.withUnsafeMutableBufferPointer { pb in
+                let names = SendablePointer(pb.baseAddress!)
+                parallelFor(pending.count) { row in
+                    let (pixels, prompt) = pending[row].render()
+                    do {
+                        let z = try codec.encode(pixels, frames: d.frames, height: d.height, width: d.width)
+                        for i in 0..<per { out[row * per + i] = z[i] }
+                        names[row] = pending[row].dropped ? "" : prompt
+                    } catch {
+                        lock.lock(); if failure == nil { failure = error }; lock.unlock()
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        var text = [Float]()
+        text.reserveCapacity(share.count * config.model.textLength * config.model.textEmbedDim)
+        for p in prompts {
             if state.textCache[p] == nil { state.textCache[p] = textEncoder.encode(p) }
             text += state.textCache[p]!
         }
@@ -299,6 +321,7 @@ public final class Pretrainer {
         var loss = comm.sum(sumSq) / Double(globalCount)
         if injectNonFiniteLoss?(index + 1) == true { loss = .nan }
         try model.backward(cache, dOutput: dOut, inputGradients: false)
+        model.releaseTrainingCache(cache)
         let g = model.gradients!
         comm.allreduceSum(g.p, count: n)
         let norm = gradientNorm(g.p, count: n)

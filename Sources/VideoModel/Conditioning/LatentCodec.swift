@@ -107,38 +107,59 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
         } } }
     }
 
+    /// The clip's blocks as rows [blocks, blockSize] minus the mean block, blocks in (t, y, x) order.
+    func blockRows(_ pixels: [Float], _ f: Int, _ h: Int, _ w: Int) -> [Float] {
+        let k = blockSize
+        var rows = [Float](repeating: 0, count: (f / temporalFactor) * (h / spatialFactor) * (w / spatialFactor) * k)
+        var r = 0
+        forEachBlock(f, h, w) { _, _, _, offs in
+            for i in 0..<k { rows[r + i] = pixels[offs[i]] - mean[i] }
+            r += k
+        }
+        return rows
+    }
+
+    /// Pixels to latents: each block's projection on the kept directions (one GEMM over all blocks),
+    /// scaled, laid out [frames/tf, channels, height/sf, width/sf].
     public func encode(_ pixels: [Float], frames f: Int, height h: Int, width w: Int) throws -> [Float] {
         try checkPixels(pixels.count, f, h, w)
         let lf = f / temporalFactor, lh = h / spatialFactor, lw = w / spatialFactor, c = latentChannels, k = blockSize
+        let rows = blockRows(pixels, f, h, w), nb = lf * lh * lw
+        var codes = [Float](repeating: 0, count: nb * c)
+        rows.withUnsafeBufferPointer { rp in components.withUnsafeBufferPointer { cp in codes.withUnsafeMutableBufferPointer { op in
+            sgemm(transB: true, m: nb, n: c, k: k, a: rp.baseAddress!, lda: k, b: cp.baseAddress!, ldb: k, c: op.baseAddress!, ldc: c)
+        } } }
         var out = [Float](repeating: 0, count: lf * c * lh * lw)
-        var block = [Float](repeating: 0, count: k)
-        let scales = (0..<c).map(scale)
-        forEachBlock(f, h, w) { t, y, x, offs in
-            for i in 0..<k { block[i] = pixels[offs[i]] - mean[i] }
-            for ch in 0..<c {
-                var s: Float = 0
-                for i in 0..<k { s += components[ch * k + i] * block[i] }
-                out[((t * c + ch) * lh + y) * lw + x] = s * scales[ch]
-            }
-        }
+        let scales = (0..<c).map(scale), plane = lh * lw
+        for t in 0..<lf { for p in 0..<plane {
+            let src = (t * plane + p) * c
+            for ch in 0..<c { out[(t * c + ch) * plane + p] = codes[src + ch] * scales[ch] }
+        } }
         return out
     }
 
+    /// Latents to pixels in [0, 1]: each block is the mean plus its codes along the kept directions.
     public func decode(_ latents: [Float], frames f: Int, height h: Int, width w: Int) throws -> [Float] {
         let lf = f / temporalFactor, lh = h / spatialFactor, lw = w / spatialFactor, c = latentChannels, k = blockSize
         guard f % temporalFactor == 0, h % spatialFactor == 0, w % spatialFactor == 0, latents.count == lf * c * lh * lw else {
             throw CodecError("\(latents.count) latent values do not make \(f) frames of \(w)x\(h)")
         }
-        var out = [Float](repeating: 0, count: f * h * w * 3)
-        var code = [Float](repeating: 0, count: c)
+        let nb = lf * lh * lw, plane = lh * lw
+        var codes = [Float](repeating: 0, count: nb * c)
         let inv = (0..<c).map { 1 / scale($0) }
-        forEachBlock(f, h, w) { t, y, x, offs in
-            for ch in 0..<c { code[ch] = latents[((t * c + ch) * lh + y) * lw + x] * inv[ch] }
-            for i in 0..<k {
-                var s = mean[i]
-                for ch in 0..<c { s += components[ch * k + i] * code[ch] }
-                out[offs[i]] = min(1, max(0, s))
-            }
+        for t in 0..<lf { for p in 0..<plane {
+            let dst = (t * plane + p) * c
+            for ch in 0..<c { codes[dst + ch] = latents[(t * c + ch) * plane + p] * inv[ch] }
+        } }
+        var rows = [Float](repeating: 0, count: nb * k)
+        codes.withUnsafeBufferPointer { cp in components.withUnsafeBufferPointer { vp in rows.withUnsafeMutableBufferPointer { rp in
+            sgemm(m: nb, n: k, k: c, a: cp.baseAddress!, lda: c, b: vp.baseAddress!, ldb: k, c: rp.baseAddress!, ldc: k)
+        } } }
+        var out = [Float](repeating: 0, count: f * h * w * 3)
+        var r = 0
+        forEachBlock(f, h, w) { _, _, _, offs in
+            for i in 0..<k { out[offs[i]] = min(1, max(0, rows[r + i] + mean[i])) }
+            r += k
         }
         return out
     }
