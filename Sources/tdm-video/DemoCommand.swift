@@ -61,7 +61,7 @@ struct DemoCommand: ParsableCommand {
         try? FileManager.default.removeItem(at: distillDir)
         let d = try Distiller(config: dcfg, teacher: t, outDir: distillDir)
         d.quiet = quiet
-        if dcfg.optim.evalEvery > 0 { d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: dcfg.optim.evalSeeds) }
+        if dcfg.optim.evalEvery > 0 { d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: dcfg.optim.evalSeeds, referenceSeeds: dcfg.optim.evalReferenceSeeds) }
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         let dr = try d.run(prompts: WorldClipSource(renderer: world), resume: false)
         let studentDir = outDir.appendingPathComponent("student")

@@ -64,7 +64,8 @@ struct DistillCommand: ParsableCommand {
         d.quiet = quiet
         d.communicator = comm
         if cfg.optim.evalEvery > 0 {
-            d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: cfg.optim.evalSeeds, communicator: comm)
+            d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: cfg.optim.evalSeeds, referenceSeeds: cfg.optim.evalReferenceSeeds,
+                                                                communicator: comm)
         }
         let v = t.metadata.video
         let source = WorldClipSource(renderer: WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps))
@@ -77,7 +78,12 @@ struct DistillCommand: ParsableCommand {
         let studentDir = outDir.appendingPathComponent("student")
         var recipe = ["config": text, "command": "tdm-video distill --config \(config) --teacher \(teacher) --out \(out)"]
         if let k = r.kept {
-            let line = String(format: "the student of iteration %d of %d (best validation Total %.2f)", k.iteration, r.iterations, 100 * k.validationTotal)
+            let line: String
+            switch cfg.optim.keepBestBy {
+            case .total: line = String(format: "the student of iteration %d of %d (best validation Total %.2f)", k.iteration, r.iterations, 100 * k.validationScore)
+            case .frechetDistance: line = String(format: "the student of iteration %d of %d (best validation Frechet distance %.3f)", k.iteration, r.iterations, -k.validationScore)
+            case .recall: line = String(format: "the student of iteration %d of %d (best validation recall %.3f)", k.iteration, r.iterations, k.validationScore)
+            }
             recipe["kept"] = line
             print("keep_best: " + line)
         }

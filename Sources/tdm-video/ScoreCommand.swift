@@ -2,6 +2,7 @@ import ArgumentParser
 import AtomicFiles
 import Dispatch
 import Foundation
+import TDMVideo
 import VBenchLite
 import VideoCommon
 import VideoIO
@@ -222,8 +223,8 @@ struct ScoreCommand: ParsableCommand {
         } else {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-score-ref-\(ProcessInfo.processInfo.processIdentifier)")
             defer { try? FileManager.default.removeItem(at: scratch) }
-            found = try ReferenceClips.world(groups: list, referenceSeeds: referenceSeeds, scratch: scratch)
-            label = "the world's clips, \(referenceSeeds) seeds per prompt from \(ReferenceClips.referenceSeedBase)"
+            found = try WorldReference.prompts(groups: list, referenceSeeds: referenceSeeds, scratch: scratch)
+            label = WorldReference.label(referenceSeeds)
         }
         if found.prompts.isEmpty {
             let why = reference.map { "no clip in \($0) matches an evaluated prompt" } ?? "no prompt is in the world's grammar; give --reference DIR"

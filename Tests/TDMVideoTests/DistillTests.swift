@@ -150,6 +150,42 @@ struct SquarePrompts: PromptSource {
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("bare").path))
     }
 
+    /// With eval_reference_seeds the evaluations log the distribution metrics against the world's clips
+    /// (with intervals), and keep_best_by frechet_distance keeps the student of the lowest validation
+    /// distance; a distribution metric without reference seeds is refused by the config.
+    @Test func keepBestByFrechetDistanceUsesTheDistribution() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dir = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cfg = try Self.config()
+        cfg.optim.evalEvery = 2
+        cfg.optim.iterations = 4
+        cfg.optim.studentLr = 3e-3
+        cfg.optim.keepBest = true
+        cfg.optim.keepBestBy = .frechetDistance
+        cfg.optim.evalSeeds = 2
+        cfg.optim.evalReferenceSeeds = 3
+        let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+        d.quiet = true
+        d.evaluator = SuiteEvaluation.studentEvaluator(heldOut: Array(WorldSplit.quickSuite().prefix(1)),
+                                                       validation: Array(WorldSplit.validationSuite().prefix(2)), seeds: 2,
+                                                       referenceSeeds: cfg.optim.evalReferenceSeeds)
+        let r = try d.run(prompts: SquarePrompts(), resume: false)
+        let vals = TrainingLog.read(d.logURL).filter { $0["val_total"] != nil }
+        #expect(vals.compactMap { $0["step"] as? Int } == [2, 4])
+        let fd = vals.map { $0["val_frechet_distance"] as? Double ?? .nan }
+        #expect(fd.allSatisfy { $0.isFinite && $0 >= 0 }, "validation Frechet distances \(fd)")
+        #expect(vals.allSatisfy { ($0["eval_recall"] as? Double).map { (0...1).contains($0) } ?? false })
+        #expect(vals.allSatisfy { ($0["val_frechet_distance_low"] as? Double ?? .infinity) <= ($0["val_frechet_distance_high"] as? Double ?? -1) })
+        let kept = try #require(r.kept)
+        let best = fd.firstIndex(of: fd.min()!)!
+        #expect(kept.iteration == vals[best]["step"] as? Int)
+        #expect(abs(kept.validationScore + fd[best]) < 1e-9)
+        var bad = cfg
+        bad.optim.evalReferenceSeeds = 0
+        #expect(throws: ConfigError.self) { try bad.validate(file: "distill.yaml", path: "") }
+    }
+
     /// keep_best exports the student of the evaluation with the best validation Total: the same weights
     /// as a run stopped at that iteration; killed and resumed, it keeps the same one; and it needs evaluations.
     @Test func keepBestKeepsTheBestValidationStudent() throws {
@@ -177,7 +213,7 @@ struct SquarePrompts: PromptSource {
         let bestIndex = scores.firstIndex(of: scores.max()!)!
         let kept = try #require(r.kept)
         #expect(kept.iteration == vals[bestIndex]["step"] as? Int)
-        #expect(abs(kept.validationTotal - scores[bestIndex]) < 1e-9)
+        #expect(abs(kept.validationScore - scores[bestIndex]) < 1e-9)
         // The same weights as a plain run stopped at that iteration.
         var plain = cfg
         plain.optim.keepBest = false

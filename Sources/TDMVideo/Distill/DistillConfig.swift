@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import VBenchLite
 
 /// `configs/distill*.yaml`: TDM distillation (docs: ../shared/docs/tdm.md, "what we implement").
 /// Each ablation switch of tdm.md §6 and of issue 19 is a field here.
@@ -59,13 +60,18 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// Score the student on the held-out and the validation suites every this many iterations (0: never),
         /// with this many seeds per prompt.
         public var evalEvery = 0, evalSeeds = 1
-        /// Export the student of the evaluation (periodic or final) with the best validation-suite Total
-        /// instead of the last one. Needs `eval_every` > 0.
+        /// With > 0, each evaluation also measures the distribution metrics (recall, diversity, Frechet
+        /// distance, ...) against this many world clips per prompt, and logs them.
+        public var evalReferenceSeeds = 0
+        /// Export the student of the evaluation (periodic or final) with the best validation-suite figure
+        /// (`keep_best_by`) instead of the last one. Needs `eval_every` > 0.
         public var keepBest = false
+        public var keepBestBy = KeepBestMetric.total
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", stepEmbeddingLr = "step_embedding_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
-            case evalEvery = "eval_every", evalSeeds = "eval_seeds", keepBest = "keep_best"
+            case evalEvery = "eval_every", evalSeeds = "eval_seeds", evalReferenceSeeds = "eval_reference_seeds"
+            case keepBest = "keep_best", keepBestBy = "keep_best_by"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...10_000_000).contains(iterations), file, path, "iterations", "an integer in 1...10000000")
@@ -82,7 +88,10 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require((1...10_000_000).contains(logEvery), file, path, "log_every", "an integer in 1...10000000")
             try ConfigFile.require((1...1_000_000).contains(maxBadSteps), file, path, "max_bad_steps", "an integer in 1...1000000")
             try ConfigFile.require((0...10_000_000).contains(evalEvery), file, path, "eval_every", "an integer in 0...10000000 (0: never)")
-            try ConfigFile.require((1...10).contains(evalSeeds), file, path, "eval_seeds", "an integer in 1...10")
+            try ConfigFile.require((1...32).contains(evalSeeds), file, path, "eval_seeds", "an integer in 1...32")
+            try ConfigFile.require((0...100).contains(evalReferenceSeeds), file, path, "eval_reference_seeds", "an integer in 0...100 (0: no distribution metrics)")
+            try ConfigFile.require(keepBestBy == .total || (evalReferenceSeeds >= 2 && evalSeeds >= 2), file, path, "keep_best_by",
+                                   "total unless eval_reference_seeds >= 2 and eval_seeds >= 2 (\(keepBestBy.rawValue) is a distribution metric)")
             try ConfigFile.require(!keepBest || evalEvery > 0, file, path, "keep_best",
                                    "false unless eval_every > 0 (the best student is chosen among the periodic evaluations)")
         }
@@ -168,6 +177,25 @@ public enum ImportanceSampling: String, NamedChoice {
 }
 
 /// The distillation method.
+/// What `keep_best` chooses the student by, on the validation suite.
+public enum KeepBestMetric: String, NamedChoice {
+    /// VBenchLite's Total (higher).
+    case total
+    /// The conditional Frechet distance to the world's clips (lower): fidelity and coverage at once.
+    case frechetDistance = "frechet_distance"
+    /// k-NN recall against the world's clips (higher): mode coverage.
+    case recall
+
+    /// The report's figure for this metric, made "higher is better"; nil if the report lacks it.
+    public func score(_ r: ScoreReport) -> Double? {
+        switch self {
+        case .total: return r.totalScore
+        case .frechetDistance: return r.distribution?["frechet_distance"].map { -$0.value }
+        case .recall: return r.distribution?["recall"]?.value
+        }
+    }
+}
+
 public enum DistillMethod: String, NamedChoice {
     /// Trajectory Distribution Matching (tdm.md).
     case tdm

@@ -188,7 +188,8 @@ public final class Distiller {
         var optG: AdamW, optF: AdamW
         var optTS: AdamW, optTF: AdamW
         var promptRNG: RNG, noiseRNG: RNG
-        var best: (iteration: Int, total: Double)? = nil
+        /// The kept student's iteration and its validation figure (`keep_best_by`, higher is better).
+        var best: (iteration: Int, score: Double)? = nil
         var textCache: [String: [Float]] = [:]
         var last = IterationStats()
 
@@ -221,7 +222,7 @@ public final class Distiller {
         ck.state = ["iteration": "\(loop.step)", "bad_steps": "\(loop.badSteps)", "config": fingerprint,
                     "adam.student.step": "\(s.optG.step)", "adam.fake.step": "\(s.optF.step)",
                     "rng.prompt": Checkpoint.encode(s.promptRNG), "rng.noise": Checkpoint.encode(s.noiseRNG)]
-        if let b = s.best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.total)" }
+        if let b = s.best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.score)" }
         return ck
     }
 
@@ -322,8 +323,8 @@ public final class Distiller {
         public var seconds: Double
         public var last: IterationStats
         /// With `optim.keep_best` on a finished run: the iteration whose student was kept, and its
-        /// validation-suite Total.
-        public var kept: (iteration: Int, validationTotal: Double)? = nil
+        /// validation-suite figure (`keep_best_by`, made higher-is-better: a Frechet distance is negated).
+        public var kept: (iteration: Int, validationScore: Double)? = nil
     }
 
     public func run(prompts: PromptSource, resume: Bool) throws -> Result {
@@ -375,7 +376,7 @@ public final class Distiller {
         var result = Result(iterations: loop.step, badSteps: loop.badSteps, seconds: Date().timeIntervalSince(start), last: state.last)
         if o.keepBest && loop.step == o.iterations, let b = state.best {
             if b.iteration != loop.step { try loadBest(iteration: b.iteration) }
-            result.kept = (b.iteration, b.total)
+            result.kept = (b.iteration, b.score)
         }
         return result
     }
@@ -624,7 +625,7 @@ public final class Distiller {
     // MARK: Evaluation and export
 
     /// Every `eval_every` iterations (and at the end with `keep_best`): scores the student as it is
-    /// now, logs both suites, keeps the best by validation Total. Returns whether a checkpoint is due
+    /// now, logs both suites, keeps the best by the validation figure `keep_best_by`. Returns whether a checkpoint is due
     /// (with `keep_best`, after every evaluation, so the choice survives a kill).
     func evaluateIfDue(_ step: Int, _ s: State, _ log: TrainingLog) throws -> Bool {
         let o = config.optim
@@ -632,12 +633,21 @@ public final class Distiller {
             return false
         }
         let (r, rv) = try evaluate(currentStudent())
-        log.append(["step": step, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
-                    "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
-                    "val_quality": rv.qualityScore ?? -1, "val_semantic": rv.semanticScore ?? -1])
-        if o.keepBest, let vt = rv.totalScore, s.best == nil || vt > s.best!.total {
+        var record: [String: Any] = ["step": step, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
+                                     "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
+                                     "val_quality": rv.qualityScore ?? -1, "val_semantic": rv.semanticScore ?? -1]
+        // With eval_reference_seeds: the distribution metrics, each with its bootstrap interval.
+        for (prefix, report) in [("eval", r), ("val", rv)] {
+            for m in report.distribution?.metrics ?? [] {
+                record["\(prefix)_\(m.name)"] = m.value
+                record["\(prefix)_\(m.name)_low"] = m.low
+                record["\(prefix)_\(m.name)_high"] = m.high
+            }
+        }
+        log.append(record)
+        if o.keepBest, let v = o.keepBestBy.score(rv), s.best == nil || v > s.best!.score {
             try saveBest(iteration: step)
-            s.best = (step, vt)
+            s.best = (step, v)
         }
         return o.keepBest
     }

@@ -14,15 +14,19 @@ import VideoIO
 /// on the same prompts and seeds. Scoring the raw frames instead differs: H.264 removes faint
 /// frame-to-frame shimmer that the dynamic-degree flow reads as motion.
 public enum SuiteEvaluation {
-    /// Renders every suite prompt with `seeds` seeds (clip i of a prompt uses seed i) and scores them.
+    /// Renders every suite prompt with `seeds` seeds (clip i of a prompt uses seed i) and scores them;
+    /// with `referenceSeeds` > 0, the report also holds the distribution metrics against the world's
+    /// own clips of each prompt (`WorldReference`), as `tdm-video score` computes them.
     ///
     /// Across ranks (`communicator` of a run under mpirun) each rank renders every size-th clip, the
     /// delivered clips are gathered on every rank in suite order, and every rank scores them all, so
     /// each gets the single-process report.
     public static func run(_ pkg: ModelPackage, suite: [PromptEntry], seeds: Int,
-                           options: VideoPipeline.Options? = nil, communicator comm: Communicator = .single,
+                           options: VideoPipeline.Options? = nil, referenceSeeds: Int = 0, communicator comm: Communicator = .single,
                            progress: ((Int, Int) -> Void)? = nil) throws -> ScoreReport {
-        if comm.size > 1 { return try runSplit(pkg, suite: suite, seeds: seeds, options: options, communicator: comm, progress: progress) }
+        if comm.size > 1 {
+            return try runSplit(pkg, suite: suite, seeds: seeds, options: options, referenceSeeds: referenceSeeds, communicator: comm, progress: progress)
+        }
         let pipe = VideoPipeline(pkg)
         let o = options ?? pipe.defaults
         let v = pkg.metadata.video
@@ -39,11 +43,27 @@ public enum SuiteEvaluation {
                 progress?(videos.count, total)
             }
         }
-        return VBenchLite().evaluate(videos: videos)
+        return try score(videos, referenceSeeds: referenceSeeds)
+    }
+
+    /// The VBenchLite report of delivered clips, with the distribution section when `referenceSeeds` > 0.
+    static func score(_ videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)], referenceSeeds: Int) throws -> ScoreReport {
+        var report = VBenchLite().evaluate(videos: videos)
+        guard referenceSeeds > 0 else { return report }
+        var order: [String] = []
+        var groups: [String: (entry: PromptEntry?, clips: [RGBVideo])] = [:]
+        for v in videos {
+            let key = v.prompt?.promptEn ?? v.name
+            if groups[key] == nil { order.append(key); groups[key] = (v.prompt, []) }
+            groups[key]!.clips.append(v.video)
+        }
+        report.distribution = try WorldReference.report(groups: order.map { ($0, groups[$0]!.entry, groups[$0]!.clips) },
+                                                        referenceSeeds: referenceSeeds)
+        return report
     }
 
     static func runSplit(_ pkg: ModelPackage, suite: [PromptEntry], seeds: Int, options: VideoPipeline.Options?,
-                         communicator comm: Communicator, progress: ((Int, Int) -> Void)?) throws -> ScoreReport {
+                         referenceSeeds: Int, communicator comm: Communicator, progress: ((Int, Int) -> Void)?) throws -> ScoreReport {
         let pipe = VideoPipeline(pkg)
         let o = options ?? pipe.defaults
         let v = pkg.metadata.video
@@ -82,7 +102,7 @@ public enum SuiteEvaluation {
             }
         }
         let videos = jobs.enumerated().map { j, job in ("\(suite[job.0].promptEn)-\(job.1).mp4", clips[j]!, Optional(suite[job.0])) }
-        return VBenchLite().evaluate(videos: videos)
+        return try score(videos, referenceSeeds: referenceSeeds)
     }
 
     /// The clip after an MP4 round trip through `scratch` (a folder this call may write a file in).
@@ -100,9 +120,9 @@ public enum SuiteEvaluation {
     /// The evaluator a distillation run is handed: the student on the held-out suite (reported) and on
     /// the validation suite (chooses with `keep_best`), `seeds` seeds per prompt.
     /// Across ranks each renders its share of the clips and every rank gets both reports.
-    public static func studentEvaluator(heldOut: [PromptEntry], validation: [PromptEntry], seeds: Int,
+    public static func studentEvaluator(heldOut: [PromptEntry], validation: [PromptEntry], seeds: Int, referenceSeeds: Int = 0,
                                         communicator comm: Communicator = .single) -> StudentEvaluator {
-        { pkg in (try run(pkg, suite: heldOut, seeds: seeds, communicator: comm),
-                  try run(pkg, suite: validation, seeds: seeds, communicator: comm)) }
+        { pkg in (try run(pkg, suite: heldOut, seeds: seeds, referenceSeeds: referenceSeeds, communicator: comm),
+                  try run(pkg, suite: validation, seeds: seeds, referenceSeeds: referenceSeeds, communicator: comm)) }
     }
 }

@@ -19,8 +19,8 @@ extension WorldClipSource: ClipSource, PromptSource {
 extension SuiteEvaluation {
     /// The distiller's evaluator on the embedded world: its held-out suite (reported) and its
     /// validation suite (chooses).
-    public static func worldStudentEvaluator(seeds: Int, communicator: Communicator = .single) -> StudentEvaluator {
+    public static func worldStudentEvaluator(seeds: Int, referenceSeeds: Int = 0, communicator: Communicator = .single) -> StudentEvaluator {
         studentEvaluator(heldOut: WorldSplit.heldOutSuite(), validation: WorldSplit.validationSuite(), seeds: seeds,
-                         communicator: communicator)
+                         referenceSeeds: referenceSeeds, communicator: communicator)
     }
 }
