@@ -92,6 +92,8 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Every output (.mp4, .gif, .png) goes through FFmpeg: open its libraries while the model loads and samples.
+        FFmpegLibrary.preloadInBackground()
         if DiffusersPipelineFolder.isPipelineFolder(URL(fileURLWithPath: model)) { return try runPipeline() }
         guard frames == nil, height == nil, width == nil, maxSequenceLength == nil, lora == nil else {
             throw CLIError("--frames, --height, --width, --max-sequence-length and --lora apply to diffusers pipeline folders (model_index.json); \(model) is a tdm-video model package")
