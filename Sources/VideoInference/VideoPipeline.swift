@@ -68,4 +68,52 @@ public struct VideoPipeline {
                                       timeEmbeddingOffset: o.timeEmbeddingOffset, progress: progress)
         return try package.codec.decode(latents, frames: m.video.frames, height: m.video.height, width: m.video.width)
     }
+
+    /// One clip of a batch: its prompt and the seed of its noise.
+    public struct Clip: Sendable, Equatable {
+        public var prompt: String
+        public var seed: UInt64
+        public init(prompt: String, seed: UInt64) {
+            self.prompt = prompt
+            self.seed = seed
+        }
+    }
+
+    /// Renders several clips at once, one pixel array per clip, in order, each exactly the clip
+    /// `render(prompt:seed:)` makes (bit for bit, whatever its batch-mates; VideoPipelineBatchTests).
+    ///
+    /// The clips are shared out over the workers in contiguous runs, and each worker renders its clips
+    /// one after another with serial kernels (`withSerialKernels`): its own initial and per-step noise
+    /// from `RNG(seed:)`, its own text, its own sampler, its own decode. A clip rendered alone runs the
+    /// same kernels with the same chunk boundaries, only forked over the workers at every kernel, so the
+    /// results are the same bits; the batch saves that fork/join, which costs a batch-1 forward more than
+    /// a CFG pair (two data-parallel halves) pays, and keeps both cores busy through the serial parts
+    /// (text encoding, scheduler steps, decoding). A batched forward of all the clips was measured too:
+    /// it was no faster here, and its GEMMs over more rows round differently (OpenBLAS picks other
+    /// kernels by size), so its clips were not the clips rendered alone.
+    public func render(batch clips: [Clip], options o: Options) throws -> [[Float]] {
+        let workers = min(Compute.threads, clips.count)
+        var pixels = [[Float]](repeating: [], count: clips.count)
+        var failure: (index: Int, error: Error)? = nil
+        let lock = NSLock()
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            parallelFor(workers) { k in
+                withSerialKernels {
+                    for b in (clips.count * k / workers)..<(clips.count * (k + 1) / workers) {
+                        do {
+                            out[b] = try render(prompt: clips[b].prompt, seed: clips[b].seed, options: o)
+                        } catch {
+                            lock.lock()
+                            if failure.map({ b < $0.index }) ?? true { failure = (b, error) }
+                            lock.unlock()
+                            return
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure.error }
+        return pixels
+    }
 }

@@ -44,6 +44,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "The scheduler (default: the model's).") var scheduler: SchedulerKind?
     @Option(help: "Seed of the first clip; clip i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Clips per prompt with --prompts.") var seeds: Int = 1
+    @Option(help: "With --prompts: clips rendered together, one batched network evaluation per step (each clip is the same as rendered alone).") var batch: Int = 8
     @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
     @Option(help: "With --prompts: also write a PNG contact sheet, the world's ground truth above each prompt's first clip.") var sheet: String?
     @Flag(help: "No progress line.") var quiet = false
@@ -64,6 +65,7 @@ struct SampleCommand: ParsableCommand {
         if let s = steps { guard (1...1000).contains(s) else { throw ValidationError("--steps must be in 1...1000") } }
         if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
+        guard (1...64).contains(batch) else { throw ValidationError("--batch must be in 1...64") }
         _ = try memoryBudget(maxMemory)
     }
 
@@ -138,21 +140,39 @@ struct SampleCommand: ParsableCommand {
         var rows: [RGBVideo] = [], labels: [String] = []
         var firstClips: [Int: RGBVideo] = [:]
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
-        for (pi, p) in list.enumerated() {
-            for i in 0..<seeds where (pi * seeds + i) % comm.size == comm.rank {
-                let name = names[pi] + "-\(i).mp4"
-                let clip = try render(p, seed &+ UInt64(i), "[\(pi + 1)/\(list.count)]")
-                try VideoWriter().write(clip, to: dir.appendingPathComponent(name))
-                n += 1
+        // This rank's clips (prompt index, seed index), in order, rendered --batch at a time; a clip is the
+        // same whichever batch it is in (VideoPipeline.render(batch:)). The MP4s of a batch are written on a
+        // background thread while the next batch renders.
+        let jobs = list.indices.flatMap { pi in (0..<seeds).map { (pi, $0) } }.enumerated()
+            .filter { $0.offset % comm.size == comm.rank }.map(\.element)
+        let writer = BackgroundClipWriter()
+        let progress = ProgressLine(label: "sample", total: jobs.count, quiet: quiet)
+        var renderSeconds = 0.0
+        for first in stride(from: 0, to: jobs.count, by: batch) {
+            let part = jobs[first..<min(first + batch, jobs.count)]
+            let t0 = Date()
+            let pixels = try pipe.render(batch: part.map { VideoPipeline.Clip(prompt: list[$0.0], seed: seed &+ UInt64($0.1)) },
+                                         options: o)
+            renderSeconds += Date().timeIntervalSince(t0)
+            var files: [(RGBVideo, URL)] = []
+            for ((pi, i), px) in zip(part, pixels) {
+                let clip = RGBVideo(floats: px, width: v.width, height: v.height, fps: v.fps)
+                files.append((clip, dir.appendingPathComponent(names[pi] + "-\(i).mp4")))
                 if comm.size > 1 {
                     if sheet != nil && i == 0 { firstClips[pi] = clip }
                 } else if sheet != nil && i == 0 {
-                    if let truth = try? world.render(prompt: p, seed: seed) { rows.append(truth); labels.append("TRUTH") }
+                    if let truth = try? world.render(prompt: list[pi], seed: seed) { rows.append(truth); labels.append("TRUTH") }
                     rows.append(clip)
                     labels.append(pkg.metadata.kind.rawValue.uppercased())
                 }
             }
+            try writer.write(files)
+            n += part.count
+            progress.update(first + part.count)
         }
+        try writer.finish()
+        progress.finish()
+        let renderPerClip = jobs.isEmpty ? 0 : renderSeconds / Double(jobs.count)
         if comm.size > 1 {
             n = Int(comm.sum(Double(n)))
             if sheet != nil {
@@ -185,6 +205,7 @@ struct SampleCommand: ParsableCommand {
             try ContactSheet.writePNG(clips: rows, columns: 8, labels: labels, gap: 2, to: URL(fileURLWithPath: sheet))
             print("wrote the contact sheet \(sheet)")
         }
-        print(String(format: "wrote %d clips to %@ (%d network evaluations each, %.1f s)", n, out, pipe.nfe(o), Date().timeIntervalSince(start)))
+        print(String(format: "wrote %d clips to %@ (%d network evaluations each, %.2f s; rendering %.4f s per clip in batches of %d)",
+                     n, out, pipe.nfe(o), Date().timeIntervalSince(start), renderPerClip, batch))
     }
 }

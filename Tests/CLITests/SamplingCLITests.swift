@@ -29,4 +29,28 @@ import Testing
         #expect(r.status == 0, "\(r.err)")
         #expect(FileManager.default.fileExists(atPath: out))
     }
+
+    /// `sample --prompts` in batches writes the same files as one clip at a time, byte for byte, and
+    /// reports the render time per clip.
+    @Test func batchesWriteTheSameClipsAsOneAtATime() throws {
+        let dir = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let prompts = dir.appendingPathComponent("prompts.txt")
+        try "a red circle moving left, plain background\na blue square moving up\na green triangle, camera panning right\n"
+            .write(to: prompts, atomically: true, encoding: .utf8)
+        var listings: [[String: Data]] = []
+        for batch in ["1", "4"] {
+            let out = dir.appendingPathComponent("b\(batch)")
+            let r = try CLI.run(["sample", "--model", "models/student", "--prompts", prompts.path, "--seeds", "3",
+                                 "--batch", batch, "--out", out.path, "--quiet"])
+            #expect(r.status == 0, "\(r.err)")
+            #expect(r.out.contains("wrote 9 clips") && r.out.contains("per clip in batches of \(batch)"), "\(r.out)")
+            let names = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".mp4") }
+            listings.append(Dictionary(uniqueKeysWithValues: try names.map { ($0, try Data(contentsOf: out.appendingPathComponent($0))) }))
+        }
+        #expect(listings[0].count == 9)
+        #expect(listings[0] == listings[1], "batch 4 wrote other clips than batch 1")
+        let bad = try CLI.run(["sample", "--model", "models/student", "--prompts", prompts.path, "--batch", "0", "--out", dir.path])
+        #expect(bad.status == 64 && bad.err.contains("--batch"), "\(bad.err)")
+    }
 }
