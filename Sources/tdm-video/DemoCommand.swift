@@ -152,6 +152,7 @@ struct DemoCommand: ParsableCommand {
             demo: \(suite.count) prompts, \(v.frames) frames of \(v.width)x\(v.height)
               teacher: \(timings[0].nfe) network evaluations per clip, \(String(format: "%.3f", timings[0].secondsPerClip)) s per clip
               student: \(timings[1].nfe) network evaluations per clip, \(String(format: "%.3f", timings[1].secondsPerClip)) s per clip
+              (rendering only, each model's \(suite.count) clips as one batch over \(Compute.threads) cores; not MP4 encoding or scoring)
               speed-up: \(String(format: "%.1f", speedUp))x; distillation \(dr.iterations) iterations in \(ProgressLine.duration(dr.seconds))
               report: \(index.path) (\(ProgressLine.duration(Date().timeIntervalSince(started))) in all)
             """)

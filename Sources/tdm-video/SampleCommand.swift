@@ -27,7 +27,8 @@ struct SampleCommand: ParsableCommand {
         --scheduler say otherwise; --lora fuses a diffusers pytorch_lora_weights.safetensors (e.g. TDM's 4-step
         student: --lora ... --steps 4 --guidance 1). The text encoder, transformer and VAE are loaded in turn.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
-        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds. Under mpirun the clips
+        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds; the clips are rendered --batch at
+        a time, side by side over the cores (each one bit for bit the clip rendered alone), then written. Under mpirun the clips
         are shared round-robin over the ranks, each writing its own into --out (docs/cluster.md).
 
         Examples:
@@ -67,6 +68,18 @@ struct SampleCommand: ParsableCommand {
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
         guard (1...64).contains(batch) else { throw ValidationError("--batch must be in 1...64") }
         _ = try memoryBudget(maxMemory)
+    }
+
+    /// Writes (clip, MP4 path) pairs side by side over the cores; throws the first failure in order.
+    static func write(_ files: [(RGBVideo, URL)]) throws {
+        var errors = [Error?](repeating: nil, count: files.count)
+        errors.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            parallelFor(files.count) { i in
+                do { try VideoWriter().write(files[i].0, to: files[i].1) } catch { out[i] = error }
+            }
+        }
+        if let error = errors.compactMap({ $0 }).first { throw error }
     }
 
     /// Prompts from a suite JSON or a UTF-8 text file (one per line), each checked like --prompt.
@@ -141,11 +154,11 @@ struct SampleCommand: ParsableCommand {
         var firstClips: [Int: RGBVideo] = [:]
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         // This rank's clips (prompt index, seed index), in order, rendered --batch at a time; a clip is the
-        // same whichever batch it is in (VideoPipeline.render(batch:)). The MP4s of a batch are written on a
-        // background thread while the next batch renders.
+        // same whichever batch it is in (VideoPipeline.render(batch:)). Then the batch's MP4s are written,
+        // also side by side over the cores: rendering keeps every core busy, so writing in the background
+        // would only slow it down by the same CPU time, and "rendering" would no longer time rendering alone.
         let jobs = list.indices.flatMap { pi in (0..<seeds).map { (pi, $0) } }.enumerated()
             .filter { $0.offset % comm.size == comm.rank }.map(\.element)
-        let writer = BackgroundClipWriter()
         let progress = ProgressLine(label: "sample", total: jobs.count, quiet: quiet)
         var renderSeconds = 0.0
         for first in stride(from: 0, to: jobs.count, by: batch) {
@@ -166,11 +179,10 @@ struct SampleCommand: ParsableCommand {
                     labels.append(pkg.metadata.kind.rawValue.uppercased())
                 }
             }
-            try writer.write(files)
+            try Self.write(files)
             n += part.count
             progress.update(first + part.count)
         }
-        try writer.finish()
         progress.finish()
         let renderPerClip = jobs.isEmpty ? 0 : renderSeconds / Double(jobs.count)
         if comm.size > 1 {
