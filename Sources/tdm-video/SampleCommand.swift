@@ -45,7 +45,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "The scheduler (default: the model's).") var scheduler: SchedulerKind?
     @Option(help: "Seed of the first clip; clip i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Clips per prompt with --prompts.") var seeds: Int = 1
-    @Option(help: "With --prompts: clips rendered together, one batched network evaluation per step (each clip is the same as rendered alone).") var batch: Int = 8
+    @Option(help: "With --prompts and a model package: clips rendered side by side over the cores before their MP4s are written (each clip is the same as rendered alone).") var batch: Int = 8
     @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
     @Option(help: "With --prompts: also write a PNG contact sheet, the world's ground truth above each prompt's first clip.") var sheet: String?
     @Flag(help: "No progress line.") var quiet = false
