@@ -34,7 +34,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+        // FFmpeg's headers only: VideoIO opens the libraries with dlopen when video is first read or written
+        // (Sources/VideoIO/FFmpegLibrary.swift), so no command pays their ~45 ms load at start-up. No
+        // pkgConfig: it would add -lavformat; the Debian/Ubuntu headers are on the default include path.
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         // Open MPI (data-parallel training and suite evaluation across ranks); only TDMVideo links it.
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",

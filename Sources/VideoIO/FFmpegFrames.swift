@@ -3,17 +3,17 @@ import CFFmpeg
 /// Small helpers over `AVFrame` and `SwsContext` shared by the writers and the reader.
 ///
 /// `AVFrame.data` and `.linesize` import as 8-tuples; `sws_scale` wants C arrays, so the tuples are
-/// rebound in place (they have exactly that layout).
+/// rebound in place (they have exactly that layout). `ff` is the loaded FFmpeg (`FFmpegLibrary`).
 enum FFmpegFrames {
     /// Allocates a frame of `format` and size with its own (aligned, padded) buffers.
-    static func allocate(format: AVPixelFormat, width: Int, height: Int) -> UnsafeMutablePointer<AVFrame>? {
-        guard let frame = av_frame_alloc() else { return nil }
+    static func allocate(_ ff: cffmpeg_api, format: AVPixelFormat, width: Int, height: Int) -> UnsafeMutablePointer<AVFrame>? {
+        guard let frame = ff.av_frame_alloc() else { return nil }
         frame.pointee.format = format.rawValue
         frame.pointee.width = Int32(width)
         frame.pointee.height = Int32(height)
-        if av_frame_get_buffer(frame, 0) < 0 {
+        if ff.av_frame_get_buffer(frame, 0) < 0 {
             var optional: UnsafeMutablePointer<AVFrame>? = frame
-            av_frame_free(&optional)
+            ff.av_frame_free(&optional)
             return nil
         }
         // Start from zeros, padding included, so nothing downstream can depend on stale memory.
@@ -31,7 +31,7 @@ enum FFmpegFrames {
 
     /// Converts all `rows` rows of `source` into `destination` with `context`.
     @discardableResult
-    static func scale(_ context: OpaquePointer, from source: UnsafeMutablePointer<AVFrame>, rows: Int32,
+    static func scale(_ ff: cffmpeg_api, _ context: OpaquePointer, from source: UnsafeMutablePointer<AVFrame>, rows: Int32,
                       into destination: UnsafeMutablePointer<AVFrame>) -> Int32 {
         withUnsafeMutablePointer(to: &source.pointee.data) { sourceData in
             withUnsafeMutablePointer(to: &source.pointee.linesize) { sourceLines in
@@ -42,7 +42,7 @@ enum FFmpegFrames {
                                 destinationData.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self,
                                                                   capacity: 8) { dst in
                                     destinationLines.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
-                                        sws_scale(context, src, srcStride, 0, rows, dst, dstStride)
+                                        ff.sws_scale(context, src, srcStride, 0, rows, dst, dstStride)
                                     }
                                 }
                             }
@@ -78,22 +78,24 @@ enum FFmpegFrames {
     }
 
     /// The pixel-format name FFmpeg uses, for messages.
-    static func name(of format: AVPixelFormat) -> String {
-        guard let name = av_get_pix_fmt_name(format) else { return "pixel format \(format.rawValue)" }
+    static func name(_ ff: cffmpeg_api, of format: AVPixelFormat) -> String {
+        guard let name = ff.av_get_pix_fmt_name(format) else { return "pixel format \(format.rawValue)" }
         return String(cString: name)
     }
 }
 
 /// Owns an FFmpeg frame and frees it at the end of its scope.
 final class OwnedFrame {
+    let ff: cffmpeg_api
     var pointer: UnsafeMutablePointer<AVFrame>?
-    init(_ pointer: UnsafeMutablePointer<AVFrame>?) { self.pointer = pointer }
-    deinit { av_frame_free(&pointer) }
+    init(_ ff: cffmpeg_api, _ pointer: UnsafeMutablePointer<AVFrame>?) { self.ff = ff; self.pointer = pointer }
+    deinit { ff.av_frame_free(&pointer) }
 }
 
 /// Owns a scaler context and frees it at the end of its scope.
 final class OwnedScaler {
+    let ff: cffmpeg_api
     var context: OpaquePointer?
-    init(_ context: OpaquePointer? = nil) { self.context = context }
-    deinit { sws_freeContext(context) }
+    init(_ ff: cffmpeg_api, _ context: OpaquePointer? = nil) { self.ff = ff; self.context = context }
+    deinit { ff.sws_freeContext(context) }
 }

@@ -23,7 +23,6 @@ public struct GIFWriter: Sendable {
     public init(fallbackFPS: Double = 8) { self.fallbackFPS = fallbackFPS }
 
     public func write(_ video: RGBVideo, to url: URL) throws {
-        FFmpegLogging.configure()
         let path = url.path
         guard video.width > 0, video.height > 0, video.width <= 65535, video.height <= 65535,
               video.pixels.count % video.frameSize == 0 else {
@@ -38,12 +37,13 @@ public struct GIFWriter: Sendable {
         guard fps.isFinite, fps > 0 else {
             throw VideoIOError(.invalidInput, path: path, reason: "frame rate \(video.fps) is not positive")
         }
-        guard let codec = avcodec_find_encoder(AV_CODEC_ID_GIF), let format = av_guess_format("gif", nil, nil) else {
+        let ff = try FFmpegLibrary.api(for: path)
+        guard let codec = ff.avcodec_find_encoder(AV_CODEC_ID_GIF), let format = ff.av_guess_format("gif", nil, nil) else {
             throw VideoIOError(.codecUnavailable, path: path, reason: "this FFmpeg build has no GIF encoder or muxer")
         }
         let output = try AtomicOutputFile(url)
         do {
-            try encode(video, fps: fps, codec: codec, format: format, output: output)
+            try encode(ff, video, fps: fps, codec: codec, format: format, output: output)
             try output.commit()
         } catch {
             output.discard()
@@ -51,22 +51,22 @@ public struct GIFWriter: Sendable {
         }
     }
 
-    private func encode(_ video: RGBVideo, fps: Double, codec: UnsafePointer<AVCodec>,
+    private func encode(_ ff: cffmpeg_api, _ video: RGBVideo, fps: Double, codec: UnsafePointer<AVCodec>,
                         format: UnsafePointer<AVOutputFormat>, output: AtomicOutputFile) throws {
         let path = output.finalURL.path
         let ticks = GIFWriter.presentationTicks(frames: video.frameCount, fps: fps)
         // The muxer otherwise repeats the previous delay for the last frame.
         let lastDelay = ticks[video.frameCount] - ticks[video.frameCount - 1]
-        let muxer = try MuxedEncoder(path: output.temporaryPath, displayPath: path, format: format, codec: codec,
+        let muxer = try MuxedEncoder(ff, path: output.temporaryPath, displayPath: path, format: format, codec: codec,
                                      options: [], muxerOptions: [("final_delay", String(lastDelay))],
                                      metadata: []) { c in
             c.pointee.width = Int32(video.width)
             c.pointee.height = Int32(video.height)
             c.pointee.pix_fmt = AV_PIX_FMT_PAL8
             c.pointee.time_base = AVRational(num: 1, den: 100)
-            c.pointee.framerate = av_d2q(fps, 100_000)
+            c.pointee.framerate = ff.av_d2q(fps, 100_000)
         }
-        let frame = OwnedFrame(FFmpegFrames.allocate(format: AV_PIX_FMT_PAL8, width: video.width,
+        let frame = OwnedFrame(ff, FFmpegFrames.allocate(ff, format: AV_PIX_FMT_PAL8, width: video.width,
                                                      height: video.height))
         guard let picture = frame.pointer else {
             throw VideoIOError(.encodingFailed, path: path, reason: "cannot allocate a palette frame")
@@ -74,7 +74,7 @@ public struct GIFWriter: Sendable {
         let palette = MedianCutPalette(fitting: video)
         try video.pixels.withUnsafeBufferPointer { pixels in
             for index in 0..<video.frameCount {
-                let writable = av_frame_make_writable(picture)
+                let writable = ff.av_frame_make_writable(picture)
                 if writable < 0 {
                     throw VideoIOError(.encodingFailed, path: path, reason: "cannot reuse the frame buffer",
                                        ffmpegCode: writable)

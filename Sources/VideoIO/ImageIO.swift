@@ -10,7 +10,6 @@ public enum ImageIO {
     /// Encodes a `width`×`height` RGB picture (`rgb.count == width*height*3`, rows top to bottom) as PNG at
     /// `url`, through a temporary file renamed when complete.
     public static func writePNG(width: Int, height: Int, rgb: [UInt8], to url: URL) throws {
-        FFmpegLogging.configure()
         let bytes = try encodePNG(width: width, height: height, rgb: rgb, path: url.path)
         let output = try AtomicOutputFile(url)
         try bytes.withUnsafeBytes { try output.write($0) }
@@ -40,12 +39,13 @@ public enum ImageIO {
             throw VideoIOError(.invalidInput, path: path,
                                reason: "a \(width)x\(height) RGB picture needs \(width * height * 3) bytes, not \(rgb.count)")
         }
-        guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG) else {
+        let ff = try FFmpegLibrary.api(for: path)
+        guard let codec = ff.avcodec_find_encoder(AV_CODEC_ID_PNG) else {
             throw VideoIOError(.codecUnavailable, path: path, reason: "this FFmpeg build has no PNG encoder")
         }
-        let encoder = OwnedCodecContext(avcodec_alloc_context3(codec))
-        let packet = OwnedPacket(av_packet_alloc())
-        let frame = OwnedFrame(FFmpegFrames.allocate(format: AV_PIX_FMT_RGB24, width: width, height: height))
+        let encoder = OwnedCodecContext(ff, ff.avcodec_alloc_context3(codec))
+        let packet = OwnedPacket(ff, ff.av_packet_alloc())
+        let frame = OwnedFrame(ff, FFmpegFrames.allocate(ff, format: AV_PIX_FMT_RGB24, width: width, height: height))
         guard let c = encoder.context, let pkt = packet.pointer, let picture = frame.pointer else {
             throw VideoIOError(.encodingFailed, path: path, reason: "out of memory setting up the PNG encoder")
         }
@@ -53,7 +53,7 @@ public enum ImageIO {
         c.pointee.height = Int32(height)
         c.pointee.pix_fmt = AV_PIX_FMT_RGB24
         c.pointee.time_base = AVRational(num: 1, den: 1)
-        var result = avcodec_open2(c, codec, nil)
+        var result = ff.avcodec_open2(c, codec, nil)
         if result < 0 {
             throw VideoIOError(.encodingFailed, path: path, reason: "cannot open the PNG encoder", ffmpegCode: result)
         }
@@ -61,15 +61,15 @@ public enum ImageIO {
             FFmpegFrames.copyPadded(rgb: pixels.baseAddress!, width: width, height: height, into: picture)
         }
         picture.pointee.pts = 0
-        result = avcodec_send_frame(c, picture)
-        if result >= 0 { result = avcodec_send_frame(c, nil) }
+        result = ff.avcodec_send_frame(c, picture)
+        if result >= 0 { result = ff.avcodec_send_frame(c, nil) }
         if result < 0 {
             throw VideoIOError(.encodingFailed, path: path, reason: "the PNG encoder refused the picture",
                                ffmpegCode: result)
         }
         var bytes: [UInt8] = []
         while true {
-            result = avcodec_receive_packet(c, pkt)
+            result = ff.avcodec_receive_packet(c, pkt)
             if result == cffmpeg_averror_eof() || result == cffmpeg_eagain() { break }
             if result < 0 {
                 throw VideoIOError(.encodingFailed, path: path, reason: "PNG encoding failed", ffmpegCode: result)
@@ -77,7 +77,7 @@ public enum ImageIO {
             if let data = pkt.pointee.data {
                 bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(pkt.pointee.size)))
             }
-            av_packet_unref(pkt)
+            ff.av_packet_unref(pkt)
         }
         guard !bytes.isEmpty else {
             throw VideoIOError(.encodingFailed, path: path, reason: "the PNG encoder produced no data")
@@ -88,14 +88,16 @@ public enum ImageIO {
 
 /// Owns a codec context and frees it at the end of its scope.
 final class OwnedCodecContext {
+    let ff: cffmpeg_api
     var context: UnsafeMutablePointer<AVCodecContext>?
-    init(_ context: UnsafeMutablePointer<AVCodecContext>?) { self.context = context }
-    deinit { avcodec_free_context(&context) }
+    init(_ ff: cffmpeg_api, _ context: UnsafeMutablePointer<AVCodecContext>?) { self.ff = ff; self.context = context }
+    deinit { ff.avcodec_free_context(&context) }
 }
 
 /// Owns a packet and frees it at the end of its scope.
 final class OwnedPacket {
+    let ff: cffmpeg_api
     var pointer: UnsafeMutablePointer<AVPacket>?
-    init(_ pointer: UnsafeMutablePointer<AVPacket>?) { self.pointer = pointer }
-    deinit { av_packet_free(&pointer) }
+    init(_ ff: cffmpeg_api, _ pointer: UnsafeMutablePointer<AVPacket>?) { self.ff = ff; self.pointer = pointer }
+    deinit { ff.av_packet_free(&pointer) }
 }

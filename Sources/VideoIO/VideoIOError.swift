@@ -21,6 +21,8 @@ public struct VideoIOError: Error, CustomStringConvertible, Sendable, Equatable 
         case codecUnavailable
         /// FFmpeg failed while encoding or muxing.
         case encodingFailed
+        /// FFmpeg's shared libraries cannot be loaded (not installed, or of another major version).
+        case libraryUnavailable
     }
 
     public let kind: Kind
@@ -50,13 +52,15 @@ public struct VideoIOError: Error, CustomStringConvertible, Sendable, Equatable 
     }
 }
 
-/// FFmpeg's text for an error code (`av_err2str` is a compound-literal macro Swift cannot import).
+/// FFmpeg's text for an error code (`av_err2str` is a compound-literal macro Swift cannot import). Codes
+/// come from FFmpeg calls, so the libraries are loaded by then.
 func ffmpegErrorMessage(_ code: Int32) -> String {
+    guard let ff = try? FFmpegLibrary.api(for: "") else { return "error code \(code)" }
     let capacity = Int(AV_ERROR_MAX_STRING_SIZE) * 2
     let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
     defer { buffer.deallocate() }
     buffer.initialize(repeating: 0, count: capacity)
-    if av_strerror(code, buffer, capacity) < 0 {
+    if ff.av_strerror(code, buffer, capacity) < 0 {
         return "error code \(code)"
     }
     return String(cString: buffer)

@@ -19,7 +19,6 @@ import VideoCommon
 public enum VideoReader {
     /// Decodes the best video stream of `url`, at most `maxFrames` frames when given.
     public static func read(_ url: URL, maxFrames: Int? = nil) throws -> RGBVideo {
-        FFmpegLogging.configure()
         let path = url.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -36,19 +35,20 @@ public enum VideoReader {
         if let maxFrames, maxFrames < 1 {
             throw VideoIOError(.invalidInput, path: path, reason: "maxFrames must be at least 1, not \(maxFrames)")
         }
-        let decoder = try DemuxedDecoder(path: path)
+        let decoder = try DemuxedDecoder(try FFmpegLibrary.api(for: path), path: path)
         return try decoder.decodeAll(maxFrames: maxFrames)
     }
 }
 
 /// The demuxer, decoder and scaler state for one read; freed when the read ends.
 private final class DemuxedDecoder {
+    private let ff: cffmpeg_api
     private var formatContext: UnsafeMutablePointer<AVFormatContext>?
     private var codecContext: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private let decoded = OwnedFrame(av_frame_alloc())
-    private var rgb = OwnedFrame(nil)
-    private let scaler = OwnedScaler()
+    private let decoded: OwnedFrame
+    private var rgb: OwnedFrame
+    private let scaler: OwnedScaler
     private let streamIndex: Int32
     private let path: String
     private let cropWidth: Int?
@@ -63,27 +63,31 @@ private final class DemuxedDecoder {
     private var firstStart = Int64.max, lastEnd = Int64.min
     private var untimedPackets = false
 
-    init(path: String) throws {
+    init(_ ff: cffmpeg_api, path: String) throws {
+        self.ff = ff
         self.path = path
-        var result = avformat_open_input(&formatContext, path, nil, nil)
+        decoded = OwnedFrame(ff, ff.av_frame_alloc())
+        rgb = OwnedFrame(ff, nil)
+        scaler = OwnedScaler(ff)
+        var result = ff.avformat_open_input(&formatContext, path, nil, nil)
         guard result >= 0, let ic = formatContext else {
             throw VideoIOError(.unreadableInput, path: path, reason: "not a video file FFmpeg can open",
                                ffmpegCode: result)
         }
-        result = avformat_find_stream_info(ic, nil)
+        result = ff.avformat_find_stream_info(ic, nil)
         if result < 0 {
             throw VideoIOError(.unreadableInput, path: path, reason: "cannot find the streams in the file",
                                ffmpegCode: result)
         }
         var codec: UnsafePointer<AVCodec>? = nil
-        let index = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)
+        let index = ff.av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0)
         guard index >= 0, let codec else {
             throw VideoIOError(.unreadableInput, path: path,
                                reason: index >= 0 ? "no decoder for its video stream" : "the file has no video stream",
                                ffmpegCode: index >= 0 ? cffmpeg_averror(ENOSYS) : index)
         }
         streamIndex = index
-        guard let c = avcodec_alloc_context3(codec), let pkt = av_packet_alloc(), decoded.pointer != nil else {
+        guard let c = ff.avcodec_alloc_context3(codec), let pkt = ff.av_packet_alloc(), decoded.pointer != nil else {
             throw VideoIOError(.unreadableInput, path: path, reason: "out of memory setting up the decoder")
         }
         codecContext = c
@@ -91,30 +95,30 @@ private final class DemuxedDecoder {
         guard let stream = ic.pointee.streams[Int(index)] else {
             throw VideoIOError(.unreadableInput, path: path, reason: "the video stream has no parameters")
         }
-        result = avcodec_parameters_to_context(c, stream.pointee.codecpar)
+        result = ff.avcodec_parameters_to_context(c, stream.pointee.codecpar)
         if result < 0 {
             throw VideoIOError(.unreadableInput, path: path, reason: "bad codec parameters", ffmpegCode: result)
         }
         let area = Int(c.pointee.width) * Int(c.pointee.height)
         c.pointee.thread_count = area > 0 && area <= 256 * 256 ? 1 : 0
-        result = avcodec_open2(c, codec, nil)
+        result = ff.avcodec_open2(c, codec, nil)
         if result < 0 {
             throw VideoIOError(.unreadableInput, path: path,
                                reason: "cannot open the \(String(cString: codec.pointee.name)) decoder",
                                ffmpegCode: result)
         }
-        (cropWidth, cropHeight) = DemuxedDecoder.recordedSize(ic.pointee.metadata)
+        (cropWidth, cropHeight) = DemuxedDecoder.recordedSize(ff, ic.pointee.metadata)
     }
 
     deinit {
-        avcodec_free_context(&codecContext)
-        avformat_close_input(&formatContext)
-        av_packet_free(&packet)
+        ff.avcodec_free_context(&codecContext)
+        ff.avformat_close_input(&formatContext)
+        ff.av_packet_free(&packet)
     }
 
     /// The `tdm-video:size=WxH` tag `VideoWriter` leaves on clips it padded to even size.
-    private static func recordedSize(_ metadata: OpaquePointer?) -> (Int?, Int?) {
-        guard let entry = av_dict_get(metadata, "comment", nil, 0), let value = entry.pointee.value else {
+    private static func recordedSize(_ ff: cffmpeg_api, _ metadata: OpaquePointer?) -> (Int?, Int?) {
+        guard let entry = ff.av_dict_get(metadata, "comment", nil, 0), let value = entry.pointee.value else {
             return (nil, nil)
         }
         let text = String(cString: value)
@@ -139,23 +143,23 @@ private final class DemuxedDecoder {
         let end = cffmpeg_averror_eof()
         var packets = 0
         reading: while maxFrames.map({ frames < $0 }) ?? true {
-            let result = av_read_frame(ic, pkt)
+            let result = ff.av_read_frame(ic, pkt)
             if result == end { break reading }
             if result < 0 {
                 throw VideoIOError(.unreadableInput, path: path,
                                    reason: "reading failed after \(frames) frames (corrupt or truncated file?)",
                                    ffmpegCode: result)
             }
-            defer { av_packet_unref(pkt) }
+            defer { ff.av_packet_unref(pkt) }
             guard pkt.pointee.stream_index == streamIndex else { continue }
             packets += 1
             recordTiming(pkt)
-            var sent = avcodec_send_packet(c, pkt)
+            var sent = ff.avcodec_send_packet(c, pkt)
             if sent == cffmpeg_eagain() {
                 // The decoder wants its output taken first; then it accepts the packet.
                 try receiveFrames(maxFrames: maxFrames)
                 if let maxFrames, frames >= maxFrames { break reading }
-                sent = avcodec_send_packet(c, pkt)
+                sent = ff.avcodec_send_packet(c, pkt)
             }
             if sent < 0 {
                 throw VideoIOError(.unreadableInput, path: path,
@@ -164,7 +168,7 @@ private final class DemuxedDecoder {
             try receiveFrames(maxFrames: maxFrames)
         }
         if maxFrames.map({ frames < $0 }) ?? true {
-            let flushed = avcodec_send_packet(c, nil)
+            let flushed = ff.avcodec_send_packet(c, nil)
             if flushed < 0 && flushed != end {
                 throw VideoIOError(.unreadableInput, path: path, reason: "cannot flush the decoder", ffmpegCode: flushed)
             }
@@ -211,13 +215,13 @@ private final class DemuxedDecoder {
         guard let c = codecContext, let frame = decoded.pointer else { return }
         let again = cffmpeg_eagain(), end = cffmpeg_averror_eof()
         while maxFrames.map({ frames < $0 }) ?? true {
-            let result = avcodec_receive_frame(c, frame)
+            let result = ff.avcodec_receive_frame(c, frame)
             if result == again || result == end { return }
             if result < 0 {
                 throw VideoIOError(.unreadableInput, path: path,
                                    reason: "decoding failed after \(frames) frames", ffmpegCode: result)
             }
-            defer { av_frame_unref(frame) }
+            defer { ff.av_frame_unref(frame) }
             try append(frame)
         }
     }
@@ -229,7 +233,7 @@ private final class DemuxedDecoder {
             throw VideoIOError(.unreadableInput, path: path, reason: "the decoder produced an empty frame")
         }
         if rgb.pointer == nil {
-            rgb = OwnedFrame(FFmpegFrames.allocate(format: AV_PIX_FMT_RGB24, width: frameWidth, height: frameHeight))
+            rgb = OwnedFrame(ff, FFmpegFrames.allocate(ff, format: AV_PIX_FMT_RGB24, width: frameWidth, height: frameHeight))
             guard rgb.pointer != nil else {
                 throw VideoIOError(.unreadableInput, path: path, reason: "cannot allocate a \(frameWidth)x\(frameHeight) frame")
             }
@@ -239,15 +243,15 @@ private final class DemuxedDecoder {
         guard let target = rgb.pointer else { return }
         let targetWidth = target.pointee.width, targetHeight = target.pointee.height
         let format = AVPixelFormat(rawValue: frame.pointee.format)
-        scaler.context = sws_getCachedContext(scaler.context, Int32(frameWidth), Int32(frameHeight), format,
+        scaler.context = ff.sws_getCachedContext(scaler.context, Int32(frameWidth), Int32(frameHeight), format,
                                               targetWidth, targetHeight, AV_PIX_FMT_RGB24,
                                               SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         guard let sws = scaler.context else {
             throw VideoIOError(.unreadableInput, path: path,
-                               reason: "cannot convert \(FFmpegFrames.name(of: format)) frames to RGB")
+                               reason: "cannot convert \(FFmpegFrames.name(ff, of: format)) frames to RGB")
         }
         applyColourDetails(sws, frame: frame, format: format)
-        FFmpegFrames.scale(sws, from: frame, rows: Int32(frameHeight), into: target)
+        FFmpegFrames.scale(ff, sws, from: frame, rows: Int32(frameHeight), into: target)
 
         let rowBytes = width * 3
         let start = pixels.count
@@ -265,7 +269,7 @@ private final class DemuxedDecoder {
 
     /// Uses the matrix and range the frame declares (YUV inputs only; RGB and palette inputs need none).
     private func applyColourDetails(_ sws: OpaquePointer, frame: UnsafeMutablePointer<AVFrame>, format: AVPixelFormat) {
-        guard let descriptor = av_pix_fmt_desc_get(format),
+        guard let descriptor = ff.av_pix_fmt_desc_get(format),
               (descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL)) == 0,
               descriptor.pointee.nb_components >= 3 else { return }
         let matrix: Int32
@@ -280,11 +284,11 @@ private final class DemuxedDecoder {
         var inverse: UnsafeMutablePointer<Int32>? = nil, table: UnsafeMutablePointer<Int32>? = nil
         var sourceRange: Int32 = 0, destinationRange: Int32 = 0
         var brightness: Int32 = 0, contrast: Int32 = 0, saturation: Int32 = 0
-        guard sws_getColorspaceDetails(sws, &inverse, &sourceRange, &table, &destinationRange,
+        guard ff.sws_getColorspaceDetails(sws, &inverse, &sourceRange, &table, &destinationRange,
                                        &brightness, &contrast, &saturation) >= 0 else { return }
         // Deprecated yuvj* formats already imply full range; keep what the scaler chose for them.
         let range = sourceRange == 1 ? 1 : fullRange
-        let coefficients = sws_getCoefficients(matrix)
-        sws_setColorspaceDetails(sws, coefficients, range, table, 1, brightness, contrast, saturation)
+        let coefficients = ff.sws_getCoefficients(matrix)
+        _ = ff.sws_setColorspaceDetails(sws, coefficients, range, table, 1, brightness, contrast, saturation)
     }
 }

@@ -31,14 +31,14 @@ public struct VideoWriter: Sendable {
 
     /// Writes `video` to `url`, replacing any file there.
     public func write(_ video: RGBVideo, to url: URL) throws {
-        FFmpegLogging.configure()
         let path = url.path
         try validate(video, path: path)
-        let rate = try frameRate(for: video, path: path)
-        let encoder = try selectEncoder(path: path)
+        let ff = try FFmpegLibrary.api(for: path)
+        let rate = try frameRate(ff, for: video, path: path)
+        let encoder = try selectEncoder(ff, path: path)
         let output = try AtomicOutputFile(url)
         do {
-            try encode(video, rate: rate, encoder: encoder, to: output)
+            try encode(ff, video, rate: rate, encoder: encoder, to: output)
             try output.commit()
         } catch {
             output.discard()
@@ -94,13 +94,13 @@ public struct VideoWriter: Sendable {
     }
 
     /// The frame rate as a rational (the encoder time base is its inverse).
-    private func frameRate(for video: RGBVideo, path: String) throws -> AVRational {
+    private func frameRate(_ ff: cffmpeg_api, for video: RGBVideo, path: String) throws -> AVRational {
         let chosen = video.fps.isFinite && video.fps > 0 ? video.fps : fps
         guard chosen.isFinite, chosen > 0, chosen <= 1000 else {
             throw VideoIOError(.invalidInput, path: path,
                                reason: "frame rate \(video.fps) (fallback \(fps)) is not in (0, 1000]")
         }
-        let rate = av_d2q(chosen, 100_000)
+        let rate = ff.av_d2q(chosen, 100_000)
         guard rate.num > 0, rate.den > 0 else {
             throw VideoIOError(.invalidInput, path: path, reason: "frame rate \(chosen) has no rational form")
         }
@@ -109,21 +109,21 @@ public struct VideoWriter: Sendable {
 
     private enum Encoder { case h264(UnsafePointer<AVCodec>), mpeg4(UnsafePointer<AVCodec>) }
 
-    private func selectEncoder(path: String) throws -> Encoder {
-        let x264 = codec == .mpeg4 ? nil : avcodec_find_encoder_by_name("libx264")
+    private func selectEncoder(_ ff: cffmpeg_api, path: String) throws -> Encoder {
+        let x264 = codec == .mpeg4 ? nil : ff.avcodec_find_encoder_by_name("libx264")
         if let x264 { return .h264(x264) }
         if codec == .h264 {
             throw VideoIOError(.codecUnavailable, path: path, reason: "this FFmpeg build has no libx264 encoder")
         }
-        guard let mpeg4 = avcodec_find_encoder(AV_CODEC_ID_MPEG4) else {
+        guard let mpeg4 = ff.avcodec_find_encoder(AV_CODEC_ID_MPEG4) else {
             throw VideoIOError(.codecUnavailable, path: path, reason: "this FFmpeg build has no MPEG-4 encoder")
         }
         return .mpeg4(mpeg4)
     }
 
-    private func encode(_ video: RGBVideo, rate: AVRational, encoder: Encoder, to output: AtomicOutputFile) throws {
+    private func encode(_ ff: cffmpeg_api, _ video: RGBVideo, rate: AVRational, encoder: Encoder, to output: AtomicOutputFile) throws {
         let path = output.finalURL.path
-        let format = av_guess_format(nil, output.finalURL.lastPathComponent, nil) ?? av_guess_format("mp4", nil, nil)
+        let format = ff.av_guess_format(nil, output.finalURL.lastPathComponent, nil) ?? ff.av_guess_format("mp4", nil, nil)
         guard let format else {
             throw VideoIOError(.codecUnavailable, path: path, reason: "this FFmpeg build has no MP4 muxer")
         }
@@ -144,7 +144,7 @@ public struct VideoWriter: Sendable {
         }
         // 0 means the container definitely cannot carry the codec (e.g. a `.wav` name); a negative answer
         // means the muxer does not say, and the header write below will tell.
-        if avformat_query_codec(format, codec.pointee.id, FF_COMPLIANCE_NORMAL) == 0 {
+        if ff.avformat_query_codec(format, codec.pointee.id, FF_COMPLIANCE_NORMAL) == 0 {
             throw VideoIOError(.invalidInput, path: path,
                                reason: "the \(String(cString: format.pointee.name)) container chosen from the file "
                                    + "name cannot hold \(String(cString: codec.pointee.name)) video; use .mp4")
@@ -155,7 +155,7 @@ public struct VideoWriter: Sendable {
         }
         let small = evenWidth * evenHeight <= 256 * 256
         let muxer = try MuxedEncoder(
-            path: output.temporaryPath, displayPath: path, format: format, codec: codec, options: options,
+            ff, path: output.temporaryPath, displayPath: path, format: format, codec: codec, options: options,
             metadata: metadata
         ) { c in
             c.pointee.width = Int32(evenWidth)
@@ -177,29 +177,29 @@ public struct VideoWriter: Sendable {
             }
         }
         let context = muxer.context
-        let rgb = OwnedFrame(FFmpegFrames.allocate(format: AV_PIX_FMT_RGB24, width: evenWidth, height: evenHeight))
-        let yuv = OwnedFrame(FFmpegFrames.allocate(format: context.pointee.pix_fmt, width: evenWidth,
+        let rgb = OwnedFrame(ff, FFmpegFrames.allocate(ff, format: AV_PIX_FMT_RGB24, width: evenWidth, height: evenHeight))
+        let yuv = OwnedFrame(ff, FFmpegFrames.allocate(ff, format: context.pointee.pix_fmt, width: evenWidth,
                                                    height: evenHeight))
-        let scaler = OwnedScaler(sws_getContext(Int32(evenWidth), Int32(evenHeight), AV_PIX_FMT_RGB24,
+        let scaler = OwnedScaler(ff, ff.sws_getContext(Int32(evenWidth), Int32(evenHeight), AV_PIX_FMT_RGB24,
                                                 Int32(evenWidth), Int32(evenHeight), context.pointee.pix_fmt,
                                                 SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP,
                                                 nil, nil, nil))
         guard let rgbFrame = rgb.pointer, let yuvFrame = yuv.pointer, let sws = scaler.context else {
             throw VideoIOError(.encodingFailed, path: path, reason: "cannot allocate conversion buffers")
         }
-        let bt709 = sws_getCoefficients(SWS_CS_ITU709)
-        sws_setColorspaceDetails(sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16)
+        let bt709 = ff.sws_getCoefficients(SWS_CS_ITU709)
+        _ = ff.sws_setColorspaceDetails(sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16)
         try video.pixels.withUnsafeBufferPointer { pixels in
             guard let base = pixels.baseAddress else { return }
             for index in 0..<video.frameCount {
                 FFmpegFrames.copyPadded(rgb: base + index * video.frameSize, width: video.width,
                                         height: video.height, into: rgbFrame)
-                let writable = av_frame_make_writable(yuvFrame)
+                let writable = ff.av_frame_make_writable(yuvFrame)
                 if writable < 0 {
                     throw VideoIOError(.encodingFailed, path: path, reason: "cannot reuse the frame buffer",
                                        ffmpegCode: writable)
                 }
-                FFmpegFrames.scale(sws, from: rgbFrame, rows: Int32(evenHeight), into: yuvFrame)
+                FFmpegFrames.scale(ff, sws, from: rgbFrame, rows: Int32(evenHeight), into: yuvFrame)
                 yuvFrame.pointee.pts = Int64(index)
                 yuvFrame.pointee.color_range = AVCOL_RANGE_MPEG
                 yuvFrame.pointee.colorspace = AVCOL_SPC_BT709

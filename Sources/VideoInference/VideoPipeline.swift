@@ -60,12 +60,68 @@ public struct VideoPipeline {
         let shape = VideoShape(batch: 1, frames: ls.frames, channels: ls.channels, height: ls.height, width: ls.width)
         var rng = RNG(seed: seed)
         let noise = rng.normal(shape.count)
-        let text = enc.encode(prompt), negative = enc.encode("")
+        // Without guidance the sampler runs the conditional branch alone: no negative prompt to encode.
+        let text = enc.encode(prompt), negative = o.guidance != 1 ? enc.encode("") : nil
         var scheduler = o.scheduler.make(schedule: NoiseSchedule(snrShiftScale: m.snrShiftScale))
         let sampler = Sampler(steps: o.timesteps?.count ?? o.steps, guidance: Float(o.guidance), customTimesteps: o.timesteps)
         let latents = try sampler.run(model: package.transformer, scheduler: &scheduler, latents: noise, shape: shape,
                                       prompt: text, negative: negative, textLength: enc.textLength, rng: &rng,
                                       timeEmbeddingOffset: o.timeEmbeddingOffset, progress: progress)
         return try package.codec.decode(latents, frames: m.video.frames, height: m.video.height, width: m.video.width)
+    }
+
+    /// One clip of a batch: its prompt and the seed of its noise.
+    public struct Clip: Sendable, Equatable {
+        public var prompt: String
+        public var seed: UInt64
+        public init(prompt: String, seed: UInt64) {
+            self.prompt = prompt
+            self.seed = seed
+        }
+    }
+
+    /// Renders several clips at once, one pixel array per clip, in order, each exactly the clip
+    /// `render(prompt:seed:)` makes (bit for bit, whatever its batch-mates; VideoPipelineBatchTests).
+    ///
+    /// Each worker takes the next clip not yet started and renders it whole with serial kernels
+    /// (`withSerialKernels`): its own initial and per-step noise from `RNG(seed:)`, its own text, its own
+    /// sampler, its own decode. A clip rendered alone runs the same kernels with the same chunk boundaries,
+    /// only forked over the workers at every kernel, so the results are the same bits; rendering clips side
+    /// by side saves that fork/join, which a batch-1 forward (a student's) pays at every kernel, while a
+    /// CFG pair (a teacher's) already runs as two data-parallel halves. One clip alone is rendered as
+    /// `render(prompt:seed:)` renders it. A batched forward of all the clips was measured too: it was no
+    /// faster here, and its GEMMs over more rows round differently (OpenBLAS picks other kernels by size),
+    /// so its clips were not the clips rendered alone.
+    public func render(batch clips: [Clip], options o: Options) throws -> [[Float]] {
+        if clips.count == 1 { return [try render(prompt: clips[0].prompt, seed: clips[0].seed, options: o)] }
+        let workers = min(Compute.threads, clips.count)
+        var pixels = [[Float]](repeating: [], count: clips.count)
+        var next = 0
+        var failure: (index: Int, error: Error)? = nil
+        let lock = NSLock()
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            parallelFor(workers) { _ in
+                withSerialKernels {
+                    while true {
+                        lock.lock()
+                        let b = next
+                        next += 1
+                        let stop = failure != nil
+                        lock.unlock()
+                        guard b < clips.count, !stop else { return }
+                        do {
+                            out[b] = try render(prompt: clips[b].prompt, seed: clips[b].seed, options: o)
+                        } catch {
+                            lock.lock()
+                            if failure.map({ b < $0.index }) ?? true { failure = (b, error) }
+                            lock.unlock()
+                        }
+                    }
+                }
+            }
+        }
+        if let failure { throw failure.error }
+        return pixels
     }
 }

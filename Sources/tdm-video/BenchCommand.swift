@@ -68,7 +68,8 @@ struct BenchCommand: ParsableCommand {
         if preset == "videoio" {
             let r = try benchVideoIO(repeats: max(repeats, 20))
             try report(["preset": preset, "write_read_ms": r.writeReadMs].merging(r.detail.mapValues { $0 as Any }) { a, _ in a },
-                       text: String(format: "write + read back a 16-frame 64x64 MP4: %.2f ms (median of %d)", r.writeReadMs, max(repeats, 20)))
+                       text: String(format: "write + read back a 16-frame 64x64 MP4: %.2f ms (median of %d); loading FFmpeg's libraries once: %.1f ms",
+                                    r.writeReadMs, max(repeats, 20), r.detail["ffmpegLoadMs"] ?? 0))
             return
         }
         let spec = TransformerBenchSpec.preset(preset)

@@ -27,7 +27,8 @@ struct SampleCommand: ParsableCommand {
         --scheduler say otherwise; --lora fuses a diffusers pytorch_lora_weights.safetensors (e.g. TDM's 4-step
         student: --lora ... --steps 4 --guidance 1). The text encoder, transformer and VAE are loaded in turn.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
-        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds. Under mpirun the clips
+        folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds; the clips are rendered --batch at
+        a time, side by side over the cores (each one bit for bit the clip rendered alone), then written. Under mpirun the clips
         are shared round-robin over the ranks, each writing its own into --out (docs/cluster.md).
 
         Examples:
@@ -44,6 +45,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "The scheduler (default: the model's).") var scheduler: SchedulerKind?
     @Option(help: "Seed of the first clip; clip i of a prompt uses seed + i.") var seed: UInt64 = 0
     @Option(help: "Clips per prompt with --prompts.") var seeds: Int = 1
+    @Option(help: "With --prompts and a model package: clips rendered side by side over the cores before their MP4s are written (each clip is the same as rendered alone).") var batch: Int = 8
     @Option(help: "Output file (.mp4/.gif/.png) for --prompt, folder for --prompts.") var out: String
     @Option(help: "With --prompts: also write a PNG contact sheet, the world's ground truth above each prompt's first clip.") var sheet: String?
     @Flag(help: "No progress line.") var quiet = false
@@ -64,7 +66,20 @@ struct SampleCommand: ParsableCommand {
         if let s = steps { guard (1...1000).contains(s) else { throw ValidationError("--steps must be in 1...1000") } }
         if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
+        guard (1...64).contains(batch) else { throw ValidationError("--batch must be in 1...64") }
         _ = try memoryBudget(maxMemory)
+    }
+
+    /// Writes (clip, MP4 path) pairs side by side over the cores; throws the first failure in order.
+    static func write(_ files: [(RGBVideo, URL)]) throws {
+        var errors = [Error?](repeating: nil, count: files.count)
+        errors.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            parallelFor(files.count) { i in
+                do { try VideoWriter().write(files[i].0, to: files[i].1) } catch { out[i] = error }
+            }
+        }
+        if let error = errors.compactMap({ $0 }).first { throw error }
     }
 
     /// Prompts from a suite JSON or a UTF-8 text file (one per line), each checked like --prompt.
@@ -92,6 +107,8 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Every output (.mp4, .gif, .png) goes through FFmpeg: open its libraries while the model loads and samples.
+        FFmpegLibrary.preloadInBackground()
         if DiffusersPipelineFolder.isPipelineFolder(URL(fileURLWithPath: model)) { return try runPipeline() }
         guard frames == nil, height == nil, width == nil, maxSequenceLength == nil, lora == nil else {
             throw CLIError("--frames, --height, --width, --max-sequence-length and --lora apply to diffusers pipeline folders (model_index.json); \(model) is a tdm-video model package")
@@ -136,21 +153,38 @@ struct SampleCommand: ParsableCommand {
         var rows: [RGBVideo] = [], labels: [String] = []
         var firstClips: [Int: RGBVideo] = [:]
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
-        for (pi, p) in list.enumerated() {
-            for i in 0..<seeds where (pi * seeds + i) % comm.size == comm.rank {
-                let name = names[pi] + "-\(i).mp4"
-                let clip = try render(p, seed &+ UInt64(i), "[\(pi + 1)/\(list.count)]")
-                try VideoWriter().write(clip, to: dir.appendingPathComponent(name))
-                n += 1
+        // This rank's clips (prompt index, seed index), in order, rendered --batch at a time; a clip is the
+        // same whichever batch it is in (VideoPipeline.render(batch:)). Then the batch's MP4s are written,
+        // also side by side over the cores: rendering keeps every core busy, so writing in the background
+        // would only slow it down by the same CPU time, and "rendering" would no longer time rendering alone.
+        let jobs = list.indices.flatMap { pi in (0..<seeds).map { (pi, $0) } }.enumerated()
+            .filter { $0.offset % comm.size == comm.rank }.map(\.element)
+        let progress = ProgressLine(label: "sample", total: jobs.count, quiet: quiet)
+        var renderSeconds = 0.0
+        for first in stride(from: 0, to: jobs.count, by: batch) {
+            let part = jobs[first..<min(first + batch, jobs.count)]
+            let t0 = Date()
+            let pixels = try pipe.render(batch: part.map { VideoPipeline.Clip(prompt: list[$0.0], seed: seed &+ UInt64($0.1)) },
+                                         options: o)
+            renderSeconds += Date().timeIntervalSince(t0)
+            var files: [(RGBVideo, URL)] = []
+            for ((pi, i), px) in zip(part, pixels) {
+                let clip = RGBVideo(floats: px, width: v.width, height: v.height, fps: v.fps)
+                files.append((clip, dir.appendingPathComponent(names[pi] + "-\(i).mp4")))
                 if comm.size > 1 {
                     if sheet != nil && i == 0 { firstClips[pi] = clip }
                 } else if sheet != nil && i == 0 {
-                    if let truth = try? world.render(prompt: p, seed: seed) { rows.append(truth); labels.append("TRUTH") }
+                    if let truth = try? world.render(prompt: list[pi], seed: seed) { rows.append(truth); labels.append("TRUTH") }
                     rows.append(clip)
                     labels.append(pkg.metadata.kind.rawValue.uppercased())
                 }
             }
+            try Self.write(files)
+            n += part.count
+            progress.update(first + part.count)
         }
+        progress.finish()
+        let renderPerClip = jobs.isEmpty ? 0 : renderSeconds / Double(jobs.count)
         if comm.size > 1 {
             n = Int(comm.sum(Double(n)))
             if sheet != nil {
@@ -183,6 +217,7 @@ struct SampleCommand: ParsableCommand {
             try ContactSheet.writePNG(clips: rows, columns: 8, labels: labels, gap: 2, to: URL(fileURLWithPath: sheet))
             print("wrote the contact sheet \(sheet)")
         }
-        print(String(format: "wrote %d clips to %@ (%d network evaluations each, %.1f s)", n, out, pipe.nfe(o), Date().timeIntervalSince(start)))
+        print(String(format: "wrote %d clips to %@ (%d network evaluations each, %.2f s; rendering %.4f s per clip in batches of %d)",
+                     n, out, pipe.nfe(o), Date().timeIntervalSince(start), renderPerClip, batch))
     }
 }

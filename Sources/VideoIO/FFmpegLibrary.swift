@@ -1,0 +1,114 @@
+import CFFmpeg
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// FFmpeg's libraries, opened on first use instead of linked.
+///
+/// Linking libavformat/libavcodec made every `tdm-video` command, `--help` included, pay for loading
+/// libavcodec's ~150 dependent libraries and running their constructors (~45 ms on the 2-core machine,
+/// where the whole `--help` took 75 ms). Now nothing links FFmpeg: the headers give the types, and the
+/// functions VideoIO calls are resolved once into a table (`cffmpeg_api`, listed in
+/// Sources/CFFmpeg/shim.h) with `dlopen`/`dlsym`, the first time a clip or picture is read or written.
+/// A command that knows it will touch video calls `preloadInBackground()` at its start, so that the
+/// loading overlaps its other work.
+///
+/// The libraries are opened by their versioned names, with the major versions of the headers compiled
+/// against (`libavcodec.so.59` for FFmpeg 5.1): VideoIO reads FFmpeg's structs field by field, so only
+/// a library of the same ABI may be used. The outcome, success or the error, is computed once (a Swift
+/// `static let`, whose initialisation is thread-safe); a missing library is a `VideoIOError` of kind
+/// `.libraryUnavailable` naming it, thrown by every read or write, never a trap.
+public enum FFmpegLibrary {
+    /// The shared-library file names, in load order (each after the libraries it depends on).
+    static let libraryNames: [String] = [
+        ("avutil", Int(LIBAVUTIL_VERSION_MAJOR)), ("swscale", Int(LIBSWSCALE_VERSION_MAJOR)),
+        ("avcodec", Int(LIBAVCODEC_VERSION_MAJOR)), ("avformat", Int(LIBAVFORMAT_VERSION_MAJOR)),
+    ].map { name, major in
+        #if canImport(Darwin)
+        "lib\(name).\(major).dylib"
+        #else
+        "lib\(name).so.\(major)"
+        #endif
+    }
+
+    /// The table, or why it could not be made: computed once, by the thread-safe lazy initialisation of a
+    /// `static let`, and only read afterwards.
+    private static let loaded: Result<cffmpeg_api, LoadFailure> = {
+        let result = load(libraryNames)
+        if case .success(let api) = result { api.av_log_set_level(FFmpegLogging.requestedLevel) }
+        return result
+    }()
+
+    /// Why the libraries could not be used: the library, and the loader's words.
+    struct LoadFailure: Error, Equatable {
+        var library: String
+        var reason: String
+    }
+
+    /// The FFmpeg functions, for an operation on `path` (named in the error if FFmpeg is missing).
+    static func api(for path: String) throws -> cffmpeg_api {
+        switch loaded {
+        case .success(let api): return api
+        case .failure(let failure): throw error(failure, path: path)
+        }
+    }
+
+    /// The error every read or write throws when FFmpeg cannot be loaded.
+    static func error(_ failure: LoadFailure, path: String) -> VideoIOError {
+        VideoIOError(.libraryUnavailable, path: path,
+                     reason: "reading and writing video needs FFmpeg's shared library \(failure.library), "
+                         + "which cannot be loaded: \(failure.reason) (FFmpeg \(libraryNames.joined(separator: ", ")) "
+                         + "are needed; on Debian/Ubuntu `make deps` installs them)")
+    }
+
+    /// Starts opening the libraries on a background thread and returns at once. Commands that will read
+    /// or write video call it first; the first read or write then waits only for what is left.
+    public static func preloadInBackground() {
+        Thread.detachNewThread { _ = loaded }
+    }
+
+    /// Opens the libraries now (if not done yet) and reports whether FFmpeg can be used.
+    public static var isAvailable: Bool {
+        if case .success = loaded { return true }
+        return false
+    }
+
+    /// Opens the libraries now (if not done yet), or throws the `.libraryUnavailable` error a read or
+    /// write of `url` would throw.
+    public static func load(for url: URL) throws { _ = try api(for: url.path) }
+
+    /// Opens `names` in order and resolves every function of the table. Handles stay open for the life
+    /// of the process (FFmpeg keeps global state and cannot be unloaded safely).
+    static func load(_ names: [String]) -> Result<cffmpeg_api, LoadFailure> {
+        precondition(names.count == Int(cffmpeg_library_count.rawValue), "one name per FFmpeg library")
+        var handles: [UnsafeMutableRawPointer] = []
+        for name in names {
+            guard let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) else {
+                let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
+                for opened in handles.reversed() { dlclose(opened) }
+                return .failure(LoadFailure(library: name, reason: reason))
+            }
+            handles.append(handle)
+        }
+        let table = UnsafeMutablePointer<cffmpeg_api>.allocate(capacity: 1)
+        defer { table.deallocate() }
+        var library: Int32 = 0
+        let missing = handles.withUnsafeBufferPointer { list in
+            list.withMemoryRebound(to: UnsafeMutableRawPointer.self) { raw in
+                cffmpeg_resolve(table, raw.baseAddress!, &library)
+            }
+        }
+        if let missing {
+            for opened in handles.reversed() { dlclose(opened) }
+            return .failure(LoadFailure(library: names[Int(library)],
+                                        reason: "it has no function \(String(cString: missing))"))
+        }
+        return .success(table.pointee)
+    }
+
+    /// How many FFmpeg functions VideoIO uses (the size of the table).
+    static var functionCount: Int { Int(cffmpeg_function_count()) }
+}
