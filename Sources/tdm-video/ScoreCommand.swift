@@ -119,6 +119,8 @@ struct ScoreCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Every input clip is decoded by FFmpeg: open its libraries while the arguments and suite are read.
+        FFmpegLibrary.preloadInBackground()
         try checkOptions()
         if let aggregate {
             let raw = try Self.loadRawScores(aggregate)

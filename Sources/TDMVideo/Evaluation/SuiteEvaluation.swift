@@ -35,9 +35,12 @@ public enum SuiteEvaluation {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-eval-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        for e in suite {
-            for i in 0..<seeds {
-                let px = try pipe.render(prompt: e.promptEn, seed: UInt64(i), options: o)
+        // Rendered side by side over the cores, 8 clips at a time (each the clip rendered alone).
+        let jobs = suite.flatMap { e in (0..<seeds).map { (e, $0) } }
+        for first in stride(from: 0, to: jobs.count, by: 8) {
+            let part = jobs[first..<min(first + 8, jobs.count)]
+            let pixels = try pipe.render(batch: part.map { VideoPipeline.Clip(prompt: $0.0.promptEn, seed: UInt64($0.1)) }, options: o)
+            for ((e, i), px) in zip(part, pixels) {
                 let clip = RGBVideo(floats: px, width: v.width, height: v.height, fps: v.fps)
                 videos.append(("\(e.promptEn)-\(i).mp4", try asDelivered(clip, scratch: scratch), e))
                 progress?(videos.count, total)
