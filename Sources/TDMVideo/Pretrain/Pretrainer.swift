@@ -14,7 +14,9 @@ public protocol ClipSource {
     func sample(_ rng: inout RNG) -> (pixels: [Float], prompt: String)
     /// `sample` in two parts: the draws from `rng` now, the rendering (which must not touch `rng`)
     /// when the returned closure runs, so a rank can skip rendering the other ranks' clips and still
-    /// advance the stream exactly as `sample` does. The default renders at once.
+    /// advance the stream exactly as `sample` does. The pretrainer runs the closures of one batch
+    /// concurrently on its workers, so a closure must not share mutable state with another. The
+    /// default renders at once.
     func draw(_ rng: inout RNG) -> () -> (pixels: [Float], prompt: String)
 }
 
