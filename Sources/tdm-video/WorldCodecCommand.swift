@@ -53,7 +53,7 @@ struct WorldCodec: ParsableCommand {
 
     func validate() throws {
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
-        guard (1...100_000).contains(fitClips) else { throw ValidationError("--fit-clips must be in 1...100000") }
+        guard (1...4096).contains(fitClips) else { throw ValidationError("--fit-clips must be in 1...4096") }
         guard (8...256).contains(width), (8...256).contains(height), (1...256).contains(frames) else {
             throw ValidationError("--width and --height must be in 8...256 and --frames in 1...256")
         }
@@ -61,6 +61,11 @@ struct WorldCodec: ParsableCommand {
             throw ValidationError("--spatial-factor and --temporal-factor must be in 1...16")
         }
         _ = try channelList()
+        // The fitting clips are held in memory as floats: refuse what would not fit comfortably.
+        let bytes = Double(fitClips) * Double(frames * width * height * 3 * 4)
+        guard bytes <= 4e9 else {
+            throw ValidationError(String(format: "--fit-clips %d of %dx%dx%d clips would hold %.1f GB in memory; at most 4 GB", fitClips, frames, width, height, bytes / 1e9))
+        }
     }
 
     func channelList() throws -> [Int] {
@@ -74,6 +79,7 @@ struct WorldCodec: ParsableCommand {
 
     func run() throws {
         let entries: [PromptEntry]
+        if let problem = InputFile.problem(at: suite) { throw CLIError("--suite \(suite): \(problem)") }
         do { entries = try PromptSuite.load(URL(fileURLWithPath: suite)) } catch {
             throw CLIError("--suite \(suite): \(error)")
         }
@@ -83,6 +89,11 @@ struct WorldCodec: ParsableCommand {
                 throw CLIError("--suite \(suite): prompt \"\(e.promptEn)\" is outside the world's grammar")
             }
         }
+        let clipBytes = Double(frames * width * height * 3 * 4)
+        guard Double(specs.count * seeds) * clipBytes <= 4e9 else {
+            throw CLIError(String(format: "--suite %@ with --seeds %d would hold %.1f GB of clips in memory; at most 4 GB", suite, seeds,
+                                  Double(specs.count * seeds) * clipBytes / 1e9))
+        }
         let world = WorldRenderer(width: width, height: height, frames: frames)
         var truth: [[Float]] = []
         for s in specs { for i in 0..<seeds { truth.append(world.renderFloats(s, seed: 3_000_000 + UInt64(i))) } }
@@ -90,8 +101,9 @@ struct WorldCodec: ParsableCommand {
         var codecs: [(String, PCALatentCodec)] = []
         if let codec {
             let c: PCALatentCodec
+            if let problem = InputFile.problem(at: codec) { throw CLIError("--codec \(codec): \(problem)") }
             do { c = try JSONDecoder().decode(PCALatentCodec.self, from: Data(contentsOf: URL(fileURLWithPath: codec))) } catch {
-                throw CLIError("--codec \(codec): cannot read a codec (\(error))")
+                throw CLIError("--codec \(codec): not a codec.json (\(DecodingErrorText.describe(error)))")
             }
             do { try c.validate() } catch { throw CLIError("--codec \(codec): \(error)") }
             codecs.append((codec, c))
