@@ -222,6 +222,8 @@ public final class Distiller {
         ck.state = ["iteration": "\(loop.step)", "bad_steps": "\(loop.badSteps)", "config": fingerprint,
                     "adam.student.step": "\(s.optG.step)", "adam.fake.step": "\(s.optF.step)",
                     "rng.prompt": Checkpoint.encode(s.promptRNG), "rng.noise": Checkpoint.encode(s.noiseRNG)]
+        // best.val_total holds keep_best_by's figure (the key keeps its first name); keep_best_by is part
+        // of the config fingerprint, so a resumed run never compares two different metrics.
         if let b = s.best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.score)" }
         return ck
     }
