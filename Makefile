@@ -29,10 +29,12 @@ test: deps
 quality: deps
 	$(SWIFT) test -c release --filter QualityGateTests
 
-# A long fuzz campaign against the CLI (Tests/CLITests/FuzzTests.swift): COUNT generated inputs from SEED
-# over clips, model folders, YAML configs, prompts and suites, PARALLEL at once, TIMEOUT seconds each.
+# A long fuzz campaign against the CLI (Tests/CLITests/FuzzTests.swift): cases FROM..<COUNT of SEED's
+# generated inputs (a long campaign can run as consecutive ranges, each case depends only on SEED and its
+# index) over clips, model folders, YAML configs, prompts and suites, PARALLEL at once, TIMEOUT seconds each.
 # The table goes to REPORT (progress to REPORT.progress); failing inputs are kept in KEEP.
 COUNT ?= 100000
+FROM ?= 0
 SEED ?= 1
 PARALLEL ?= 2
 TIMEOUT ?= 60
@@ -40,7 +42,7 @@ REPORT ?= out/fuzz_report.md
 KEEP ?= out/fuzz_findings
 fuzz: deps
 	@mkdir -p $(dir $(REPORT))
-	FUZZ_COUNT=$(COUNT) FUZZ_SEED=$(SEED) FUZZ_PARALLEL=$(PARALLEL) FUZZ_TIMEOUT=$(TIMEOUT) \
+	FUZZ_COUNT=$(COUNT) FUZZ_FROM=$(FROM) FUZZ_SEED=$(SEED) FUZZ_PARALLEL=$(PARALLEL) FUZZ_TIMEOUT=$(TIMEOUT) \
 	  FUZZ_REPORT=$(abspath $(REPORT)) FUZZ_KEEP=$(abspath $(KEEP)) $(SWIFT) test -c release --filter FuzzTests.longCampaign
 
 demo: build

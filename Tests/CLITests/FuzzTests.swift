@@ -344,9 +344,10 @@ enum Fuzz {
         }
     }
 
-    /// Runs cases 0..<count of `seed` (kinds in turn) on `parallel` workers, stopping early (between
-    /// cases) once `budget` seconds have passed.
-    static func campaign(count: Int, seed: UInt64, parallel: Int, timeout: Double, budget: Double, only: Int? = nil,
+    /// Runs cases from..<count of `seed` (kinds in turn) on `parallel` workers, stopping early (between
+    /// cases) once `budget` seconds have passed. Case i depends only on (seed, i), so a long campaign can
+    /// be run in ranges (`from`) whose tables add up to the whole one.
+    static func campaign(count: Int, seed: UInt64, parallel: Int, timeout: Double, budget: Double, from: Int = 0, only: Int? = nil,
                          progressFile: URL? = nil, keepFindings: URL? = nil) throws -> Report {
         let work = CLI.temp()
         defer { try? FileManager.default.removeItem(at: work) }
@@ -354,7 +355,7 @@ enum Fuzz {
         let start = Date()
         let lock = NSLock()
         nonisolated(unsafe) var report = Report()
-        nonisolated(unsafe) var next = only ?? 0
+        nonisolated(unsafe) var next = only ?? from
         let end = only.map { $0 + 1 } ?? count
         DispatchQueue.concurrentPerform(iterations: max(1, parallel)) { worker in
             while true {
@@ -427,22 +428,24 @@ struct FuzzSetupError: Error, CustomStringConvertible {
         #expect(r.count(.ok) > 0 && r.count(.error) > 0, "the generator makes both valid and invalid inputs: \(summary)")
     }
 
-    /// `make fuzz COUNT=... SEED=...`: the long campaign (skipped unless FUZZ_COUNT is set). Writes the table
+    /// `make fuzz COUNT=... SEED=... [FROM=...]`: the long campaign, cases FROM..<COUNT (skipped unless
+    /// FUZZ_COUNT is set; a campaign too long for one sitting runs as consecutive ranges). Writes the table
     /// to FUZZ_REPORT (and progress every 500 cases to FUZZ_REPORT.progress); failing inputs are kept in
     /// FUZZ_KEEP for replay with FUZZ_ONLY=<case>.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["FUZZ_COUNT"] != nil, "set FUZZ_COUNT (make fuzz)"))
     func longCampaign() throws {
         let env = ProcessInfo.processInfo.environment
         let count = Int(env["FUZZ_COUNT"] ?? "") ?? 100_000
+        let from = Int(env["FUZZ_FROM"] ?? "") ?? 0
         let seed = UInt64(env["FUZZ_SEED"] ?? "") ?? 1
         let parallel = Int(env["FUZZ_PARALLEL"] ?? "") ?? 2
         let timeout = Double(env["FUZZ_TIMEOUT"] ?? "") ?? 60
         let reportURL = env["FUZZ_REPORT"].map { URL(fileURLWithPath: $0) }
         let r = try Fuzz.campaign(count: count, seed: seed, parallel: parallel, timeout: timeout, budget: .infinity,
-                                  only: env["FUZZ_ONLY"].flatMap { Int($0) },
+                                  from: from, only: env["FUZZ_ONLY"].flatMap { Int($0) },
                                   progressFile: reportURL.map { URL(fileURLWithPath: $0.path + ".progress") },
                                   keepFindings: env["FUZZ_KEEP"].map { URL(fileURLWithPath: $0) })
-        let text = "seed \(seed), \(r.cases) cases, parallel \(parallel), timeout \(Int(timeout)) s, \(Int(r.seconds)) s\n\n\(r.table)\n"
+        let text = "seed \(seed), cases \(from)..<\(count): \(r.cases) run, parallel \(parallel), timeout \(Int(timeout)) s, \(Int(r.seconds)) s\n\n\(r.table)\n"
             + r.findings.map { "- case \($0.index) (\($0.kind.rawValue), \($0.outcome.rawValue)): `\($0.args.joined(separator: " "))`: \($0.err)" }.joined(separator: "\n")
         if let reportURL { try Data(text.utf8).write(to: reportURL) }
         print(text)

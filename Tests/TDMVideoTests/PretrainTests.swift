@@ -80,6 +80,12 @@ struct MovingSquares: ClipSource {
         // The log describes one run: steps 1...6 once each.
         let steps = TrainingLog.read(second.logURL).compactMap { $0["step"] as? Int }
         #expect(steps == [1, 2, 3, 4, 5, 6])
+        // The resumed run's speed counts its own steps (from the step-2 checkpoint), not the whole schedule's.
+        for r in TrainingLog.read(second.logURL) {
+            guard let step = r["step"] as? Int, step >= 3, let rate = r["it_per_s"] as? Double,
+                  let elapsed = r["elapsed_s"] as? Double else { continue }
+            #expect(abs(rate * max(elapsed, 1e-9) - Double(step - 2)) < 1e-6, "step \(step): \(rate) it/s over \(elapsed) s")
+        }
     }
 
     /// Input perturbation changes what the network sees (so the weights), not the clips, timesteps or ε:

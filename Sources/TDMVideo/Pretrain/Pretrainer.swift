@@ -343,10 +343,11 @@ public final class Pretrainer {
                               1000 * comm.allreduceSeconds / Double(max(index + 1 - startStep, 1)))
         }
         return .applied(summary: summary, record: {
-            // The mean loss since the last log line.
+            // The mean loss since the last log line; elapsed_s and it_per_s count from this run's start
+            // (a resumed run starts its clock again).
             let elapsed = Date().timeIntervalSince(start)
             var r: [String: Any] = ["loss": state.lossSum / Double(max(state.lossCount, 1)), "lr": Double(lr),
-                                    "grad_norm": norm, "elapsed_s": elapsed, "it_per_s": Double(index + 1) / max(elapsed, 1e-9)]
+                                    "grad_norm": norm, "elapsed_s": elapsed, "it_per_s": Double(index + 1 - startStep) / max(elapsed, 1e-9)]
             if comm.size > 1 { r["ranks"] = comm.size; r["allreduce_s"] = comm.allreduceSeconds }
             state.lossSum = 0
             state.lossCount = 0
