@@ -32,8 +32,6 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
         // FFmpeg's headers only: VideoIO opens the libraries with dlopen when video is first read or written
         // (Sources/VideoIO/FFmpegLibrary.swift), so no command pays their ~45 ms load at start-up. No
         // pkgConfig: it would add -lavformat; the Debian/Ubuntu headers are on the default include path.
@@ -47,7 +45,8 @@ let package = Package(
         .target(name: "AtomicFiles", swiftSettings: fast),
         .target(name: "VideoCommon", swiftSettings: fast),
         // The numerical core and the model (transformer, schedulers, sampler, codec and text encoder).
-        .target(name: "TensorCore", dependencies: ["CBLAS", "AtomicFiles"], swiftSettings: fast),
+        // OpenBLAS is opened with dlopen on first use (Sources/TensorCore/BLAS.swift), not linked.
+        .target(name: "TensorCore", dependencies: ["AtomicFiles"], swiftSettings: fast),
         .target(name: "VideoModel", dependencies: ["TensorCore"], swiftSettings: fast),
         // Inference: model packages and the text-to-video pipeline. Sampling needs nothing above this.
         .target(name: "VideoInference", dependencies: ["VideoModel", "TensorCore", "AtomicFiles"], swiftSettings: fast),
@@ -62,7 +61,7 @@ let package = Package(
                 swiftSettings: fast),
         .executableTarget(name: "TDMVideoCLI",
                           dependencies: ["TDMVideo", "VideoInference", "VideoModel", "ShapeWorld", "VideoIO", "VBenchLite",
-                                         "VideoCommon", "AtomicFiles",
+                                         "VideoCommon", "AtomicFiles", "TensorCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/tdm-video"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "AtomicFiles"]),

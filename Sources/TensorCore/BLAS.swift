@@ -1,4 +1,63 @@
-import CBLAS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenBLAS, opened with `dlopen` on first use instead of linked: a command that does no linear algebra
+/// (`--help`, `score`) never loads it, and a command that does can ask it for one thread before it
+/// loads (`preferSingleThread`), so that its constructor starts no idle worker threads (they spun in
+/// `sched_yield` for ~0.1 s of the other core's time in every run, ~25 ms of a single-clip sample's
+/// CPU). tdm-video calls only `cblas_sgemm` and pins OpenBLAS to one thread itself (`Compute`).
+public enum OpenBLAS {
+    /// `cblas_sgemm`'s C signature (the CBLAS enums are C ints; `blasint` is a 32-bit int in the
+    /// LP64 builds Debian and Ubuntu ship).
+    public typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                             UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    public static let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
+
+    /// The library's sonames, tried in order.
+    static let names = ["libopenblas.so.0", "libopenblas.so"]
+
+    struct Functions: @unchecked Sendable {
+        var sgemm: SGEMM
+        var setNumThreads: @convention(c) (Int32) -> Void
+        var coreName: @convention(c) () -> UnsafeMutablePointer<CChar>?
+    }
+
+    nonisolated(unsafe) static var loaded = false
+
+    /// Loaded once per process (a Swift static `let`: thread-safe). A machine without OpenBLAS cannot run
+    /// any model; the message says which package provides it.
+    static let functions: Functions = {
+        var errors: [String] = []
+        for name in names {
+            guard let h = dlopen(name, RTLD_NOW | RTLD_LOCAL) else {
+                errors.append(dlerror().map { String(cString: $0) } ?? name)
+                continue
+            }
+            func sym(_ s: String) -> UnsafeMutableRawPointer {
+                guard let p = dlsym(h, s) else { fatalError("OpenBLAS (\(name)) has no function \(s)") }
+                return p
+            }
+            loaded = true
+            return Functions(sgemm: unsafeBitCast(sym("cblas_sgemm"), to: SGEMM.self),
+                             setNumThreads: unsafeBitCast(sym("openblas_set_num_threads"), to: (@convention(c) (Int32) -> Void).self),
+                             coreName: unsafeBitCast(sym("openblas_get_corename"), to: (@convention(c) () -> UnsafeMutablePointer<CChar>?).self))
+        }
+        fatalError("OpenBLAS could not be loaded (\(errors.joined(separator: "; "))): install libopenblas0 (`make deps` does)")
+    }()
+
+    /// `cblas_sgemm`, resolved on first use.
+    @usableFromInline static let sgemm: SGEMM = functions.sgemm
+
+    /// Asks OpenBLAS for one thread before it loads (OPENBLAS_NUM_THREADS=1), so that it starts no
+    /// worker threads. Call it first thing in `main`, while the process has no other thread (the
+    /// environment is not safe to change beside running threads); a no-op once OpenBLAS is loaded.
+    public static func preferSingleThread() {
+        if !loaded { setenv("OPENBLAS_NUM_THREADS", "1", 1) }
+    }
+}
+
 
 /// Row-major single-precision GEMM through OpenBLAS: C = alpha·op(A)·op(B) + beta·C.
 ///
@@ -15,8 +74,8 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    OpenBLAS.sgemm(OpenBLAS.rowMajor, transA ? OpenBLAS.trans : OpenBLAS.noTrans, transB ? OpenBLAS.trans : OpenBLAS.noTrans,
+                   Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// The same product split over the rows of C across the workers (for large m).

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import CBLAS
 
 /// How tdm-video spends the machine's cores.
 ///
@@ -11,7 +10,7 @@ import CBLAS
 public enum Compute {
     /// Worker count: `TDM_THREADS` if set to a positive integer, else the active core count.
     public static let threads: Int = {
-        openblas_set_num_threads(1)
+        OpenBLAS.functions.setNumThreads(1)
         if let s = ProcessInfo.processInfo.environment["TDM_THREADS"], let n = Int(s), n > 0 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
@@ -20,7 +19,7 @@ public enum Compute {
 extension Compute {
     /// The OpenBLAS kernel set in use (e.g. "Haswell", "SkylakeX", "Cooperlake"); chosen when the
     /// library loads, from the CPU or from OPENBLAS_CORETYPE.
-    public static var blasCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+    public static var blasCore: String { OpenBLAS.functions.coreName().map { String(cString: $0) } ?? "unknown" }
 }
 
 /// A raw pointer that may cross into Dispatch workers. Each worker must touch a disjoint range.

@@ -35,7 +35,7 @@ struct DistillCommand: ParsableCommand {
     @Flag(help: "Continue from DIR/checkpoint.safetensors if present.") var resume = false
     @Flag(help: "No progress line.") var quiet = false
     @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
-    @Option(help: "Prompts of the quick suite in the closing contact sheet (0 skips it).") var sheetPrompts: Int = 8
+    @Option(help: "Prompts of the quick suite in the closing contact sheet (each: the world's clip, the teacher at its default and at the student's step count, the student; 0 skips it).") var sheetPrompts: Int = 8
     @Option(name: .customLong("max-memory"), help: "Refuse a run estimated to need more memory than this (e.g. 8G; default: the machine's).") var maxMemory: String?
     @Flag(name: .customLong("dry-run"), help: "Check the config, the teacher and the memory estimate, print the estimate, and stop.") var dryRun = false
 
@@ -93,7 +93,10 @@ struct DistillCommand: ParsableCommand {
         let sheet = outDir.appendingPathComponent("contact_sheet.png")
         if sheetPrompts > 0 {
             let pkg = try ModelPackage.load(studentDir)
-            try RunPictures.writeContactSheet(models: [("teacher", t), ("student", pkg)],
+            // Truth, the teacher at its default (100 NFE for the shipped one), the teacher at the student's
+            // step count, the student: the gap and how much of it the student closes.
+            try RunPictures.writeContactSheet(models: [.init("teacher", t), .init("teacher", t, steps: pkg.metadata.sampling.steps),
+                                                       .init("student", pkg)],
                                               prompts: WorldSplit.quickSuite().prefix(sheetPrompts).map(\.promptEn),
                                               groundTruth: true, to: sheet)
         }

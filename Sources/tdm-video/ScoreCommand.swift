@@ -209,14 +209,7 @@ struct ScoreCommand: ParsableCommand {
     /// The distribution section: evaluated clips grouped by prompt, against the world's clips of each
     /// prompt or the clips of --reference.
     func distribution(_ inputs: [(name: String, video: RGBVideo, prompt: PromptEntry?)]) throws -> DistributionReport? {
-        var order: [String] = []
-        var groups: [String: (entry: PromptEntry?, clips: [RGBVideo])] = [:]
-        for i in inputs {
-            let key = i.prompt?.promptEn ?? ReferenceClips.promptKey(URL(fileURLWithPath: i.name))
-            if groups[key] == nil { order.append(key); groups[key] = (i.prompt, []) }
-            groups[key]!.clips.append(i.video)
-        }
-        let list = order.map { (prompt: $0, entry: groups[$0]!.entry, clips: groups[$0]!.clips) }
+        let list = WorldReference.groups(inputs) { ReferenceClips.promptKey(URL(fileURLWithPath: $0)) }
         let found: (prompts: [DistributionPrompt], skipped: [String])
         let label: String
         if let reference {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TensorCore
 
 /// The `tdm-video` command line: a thin layer over the libraries. One file per verb.
 @main
@@ -12,4 +13,11 @@ struct TDMVideoCommand: ParsableCommand {
         """.paragraphs,
         subcommands: [DemoCommand.self, PretrainCommand.self, DistillCommand.self, SampleCommand.self, ScoreCommand.self,
                       VerifyCommand.self, BenchCommand.self, ConvertCommand.self, WorldCommand.self])
+
+    /// Asks OpenBLAS for one thread before anything loads it (no idle worker threads spinning beside
+    /// the command), then runs the command line.
+    static func main() {
+        OpenBLAS.preferSingleThread()
+        main(nil)
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VideoInference
+import VideoCommon
 @testable import TDMVideo
 @testable import TensorCore
 @testable import VideoModel
@@ -223,6 +224,14 @@ struct MovingSquares: ClipSource {
         // The DPM scheduler samples another path from the same noise.
         o.scheduler = .dpm
         #expect(try pipe.render(prompt: "a red square moving left", seed: 7, options: o) != a)
+        // A contact-sheet row at another step count renders the model at that step count.
+        let sheet = try RunPictures.contactSheetClips(models: [.init("teacher", pkg), .init("teacher", pkg, steps: 3)],
+                                                      prompts: ["a red square moving left"], groundTruth: false)
+        #expect(sheet.labels == ["teacher (100 NFE)", "teacher (6 NFE)"])
+        let mv = pkg.metadata.video
+        let at3 = try pipe.render(prompt: "a red square moving left", seed: 0, options: pipe.options(steps: 3))
+        #expect(sheet.clips[1] == RGBVideo(floats: at3, width: mv.width, height: mv.height, fps: mv.fps))
+        #expect(sheet.clips[0] != sheet.clips[1])
         // A package naming an unknown scheduler is refused with the allowed ones, naming the file.
         let metaURL = pkgDir.appendingPathComponent(PackageMetadata.fileName)
         let meta = try String(contentsOf: metaURL, encoding: .utf8)

@@ -52,6 +52,22 @@ import Testing
 }
 
 @Suite("Fast math") struct FastMathTests {
+    /// A fill of normals is `normalPair` after `normalPair`, bit for bit, whether it transforms on the
+    /// workers (large fills) or one pair at a time, and leaves the stream where the pairs leave it.
+    @Test(arguments: [1, 2, 7, 2 * RNG.parallelNormalPairs - 1, 2 * RNG.parallelNormalPairs, 5 * RNG.parallelNormalPairs + 3])
+    func normalFillIsPairAfterPair(count: Int) {
+        var a = RNG(seed: 42), b = RNG(seed: 42)
+        let fill = a.normal(count, std: 0.5)
+        var expected: [Float] = []
+        while expected.count < count {
+            let (x, y) = b.normalPair()
+            expected.append(Float(x) * 0.5)
+            if expected.count < count { expected.append(Float(y) * 0.5) }
+        }
+        #expect(fill == expected)
+        #expect(a.uniform() == b.uniform())
+    }
+
     @Test func expAndTanhAreAccurate() {
         var worstExp = 0.0, worstTanh = 0.0
         var x: Float = -80

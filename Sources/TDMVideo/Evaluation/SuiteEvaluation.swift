@@ -53,15 +53,7 @@ public enum SuiteEvaluation {
     static func score(_ videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)], referenceSeeds: Int) throws -> ScoreReport {
         var report = VBenchLite().evaluate(videos: videos)
         guard referenceSeeds > 0 else { return report }
-        var order: [String] = []
-        var groups: [String: (entry: PromptEntry?, clips: [RGBVideo])] = [:]
-        for v in videos {
-            let key = v.prompt?.promptEn ?? v.name
-            if groups[key] == nil { order.append(key); groups[key] = (v.prompt, []) }
-            groups[key]!.clips.append(v.video)
-        }
-        report.distribution = try WorldReference.report(groups: order.map { ($0, groups[$0]!.entry, groups[$0]!.clips) },
-                                                        referenceSeeds: referenceSeeds)
+        report.distribution = try WorldReference.report(groups: WorldReference.groups(videos), referenceSeeds: referenceSeeds)
         return report
     }
 

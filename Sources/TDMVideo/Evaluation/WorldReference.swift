@@ -27,6 +27,20 @@ public enum WorldReference {
         return false
     }
 
+    /// Delivered clips grouped by prompt, in first-seen order: the suite entry's prompt, else
+    /// `fallback(name)` (e.g. the prompt read from a VBench file name).
+    public static func groups(_ videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)],
+                              fallback: (String) -> String = { $0 }) -> [(prompt: String, entry: PromptEntry?, clips: [RGBVideo])] {
+        var order: [String] = []
+        var groups: [String: (entry: PromptEntry?, clips: [RGBVideo])] = [:]
+        for v in videos {
+            let key = v.prompt?.promptEn ?? fallback(v.name)
+            if groups[key] == nil { order.append(key); groups[key] = (v.prompt, []) }
+            groups[key]!.clips.append(v.video)
+        }
+        return order.map { (prompt: $0, entry: groups[$0]!.entry, clips: groups[$0]!.clips) }
+    }
+
     /// Per prompt: the world's reference and floor clips, as ClipFeatures. Prompts outside the grammar
     /// are left out (returned in `skipped`).
     public static func prompts(groups: [(prompt: String, entry: PromptEntry?, clips: [RGBVideo])], referenceSeeds: Int,

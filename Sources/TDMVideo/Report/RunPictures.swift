@@ -36,11 +36,32 @@ public enum RunPictures {
         return u
     }
 
-    /// Renders each prompt with each model at its own default sampling (seed = the prompt's index) and
-    /// writes a contact sheet: one row per prompt and model, the world's ground truth first when asked.
-    public static func writeContactSheet(models: [(label: String, package: ModelPackage)], prompts: [String],
+    /// One row of a contact sheet: a model at its default sampling, or at `steps` steps (the teacher
+    /// at the student's step count shows what distillation wins back).
+    public struct SheetRow {
+        public var label: String
+        public var package: ModelPackage
+        public var steps: Int?
+        public init(_ label: String, _ package: ModelPackage, steps: Int? = nil) {
+            self.label = label
+            self.package = package
+            self.steps = steps
+        }
+    }
+
+    /// Renders each prompt with each row's model (seed = the prompt's index) and writes a contact sheet:
+    /// one row per prompt and model, labelled with its network evaluations, the world's ground truth
+    /// first when asked.
+    public static func writeContactSheet(models: [SheetRow], prompts: [String],
                                          groundTruth: Bool, to url: URL, columns: Int = 8) throws {
-        guard let first = models.first else { return }
+        let (clips, labels) = try contactSheetClips(models: models, prompts: prompts, groundTruth: groundTruth)
+        guard !clips.isEmpty else { return }
+        try ContactSheet.writePNG(clips: clips, columns: columns, labels: labels.map { $0.uppercased() }, gap: 2, to: url)
+    }
+
+    /// The clips and labels of `writeContactSheet`, in sheet order.
+    static func contactSheetClips(models: [SheetRow], prompts: [String], groundTruth: Bool) throws -> (clips: [RGBVideo], labels: [String]) {
+        guard let first = models.first else { return ([], []) }
         let v = first.package.metadata.video
         let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
         var clips: [RGBVideo] = [], labels: [String] = []
@@ -51,12 +72,13 @@ public enum RunPictures {
             }
             for m in models {
                 let pipe = VideoPipeline(m.package)
-                let px = try pipe.render(prompt: p, seed: UInt64(i), options: pipe.defaults)
+                let options = m.steps.map { pipe.options(steps: $0) } ?? pipe.defaults
+                let px = try pipe.render(prompt: p, seed: UInt64(i), options: options)
                 let mv = m.package.metadata.video
                 clips.append(RGBVideo(floats: px, width: mv.width, height: mv.height, fps: mv.fps))
-                labels.append("\(m.label) (\(pipe.nfe(pipe.defaults)) NFE)")
+                labels.append("\(m.label) (\(pipe.nfe(options)) NFE)")
             }
         }
-        try ContactSheet.writePNG(clips: clips, columns: columns, labels: labels.map { $0.uppercased() }, gap: 2, to: url)
+        return (clips, labels)
     }
 }
