@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["AtomicFiles"], swiftSettings: fast),
         .target(name: "VideoModel", dependencies: ["TensorCore"], swiftSettings: fast),
         // Inference: model packages and the text-to-video pipeline. Sampling needs nothing above this.
-        .target(name: "VideoInference", dependencies: ["VideoModel", "TensorCore", "AtomicFiles"], swiftSettings: fast),
+        .target(name: "VideoInference", dependencies: ["VideoModel", "TensorCore", "AtomicFiles", "VideoCommon"], swiftSettings: fast),
         // The embedded world, the codec library, the scorer: each depends only on the leaves.
         .target(name: "ShapeWorld", dependencies: ["TensorCore", "VideoCommon"], swiftSettings: fast),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "VideoCommon", "AtomicFiles"], swiftSettings: fast),

@@ -5,15 +5,17 @@ import VideoCommon
 ///
 ///     prompt  := objects [", camera " CAMERA] [", " BACKGROUND " background"]
 ///     objects := object | object " " RELATION " " object
-///     object  := ("a" | "an") " " COLOR " " SHAPE [" " MOTION]
+///     object  := ("a" | "an") " " [FILL " "] COLOR " " SHAPE [" " MOTION]
 ///
 /// e.g. "a red circle moving left, plain background", "a blue square, camera zooming in, textured
-/// background", "a pink triangle on the left of a green diamond, gradient background".
+/// background", "a pink triangle on the left of a green diamond, gradient background", "a striped red
+/// circle moving left, plain background". A prompt without a fill word reads exactly as before.
 public enum Grammar {
     public static var help: String {
         """
         prompts look like "a red circle moving left, plain background" or
         "a pink triangle on the left of a green diamond, camera panning right, textured background":
+          fills (optional, before the colour): \(ObjectFill.allCases.map(\.rawValue).joined(separator: ", ")), e.g. "a striped red circle"
           colours: \(WorldColor.allCases.map(\.rawValue).joined(separator: ", "))
           shapes: \(WorldShape.allCases.map(\.rawValue).joined(separator: ", "))
           motions: \(ObjectMotion.allCases.filter { $0 != .still }.map(\.rawValue).joined(separator: ", ")) (or none)
@@ -24,8 +26,9 @@ public enum Grammar {
     }
 
     public static func objectPhrase(_ o: SceneObject) -> String {
-        let article = [WorldColor.orange].contains(o.color) ? "an" : "a"
-        return "\(article) \(o.color.rawValue) \(o.shape.rawValue)" + (o.motion == .still ? "" : " \(o.motion.rawValue)")
+        let words = (o.fill.map { "\($0.rawValue) " } ?? "") + "\(o.color.rawValue) \(o.shape.rawValue)"
+        let article = "aeiou".contains(words.first!) ? "an" : "a"
+        return "\(article) \(words)" + (o.motion == .still ? "" : " \(o.motion.rawValue)")
     }
 
     public static func prompt(_ s: SceneSpec) -> String {
@@ -47,6 +50,11 @@ public enum Grammar {
             throw ParseError(prompt: prompt, reason: "an object starts with \"a\" or \"an\" (got \"\(text)\")")
         }
         words.removeFirst()
+        var fill: ObjectFill? = nil
+        if let first = words.first, let f = ObjectFill(rawValue: first) {
+            fill = f
+            words.removeFirst()
+        }
         guard words.count >= 2, let color = WorldColor(rawValue: words[0]) else {
             throw ParseError(prompt: prompt, reason: "unknown colour in \"\(text)\"")
         }
@@ -58,7 +66,7 @@ public enum Grammar {
         if rest.isEmpty { motion = .still } else if let m = ObjectMotion(rawValue: rest), m != .still { motion = m } else {
             throw ParseError(prompt: prompt, reason: "unknown motion \"\(rest)\"")
         }
-        return SceneObject(color, shape, motion)
+        return SceneObject(color, shape, motion, fill: fill)
     }
 
     public static func parse(_ prompt: String) throws -> SceneSpec {

@@ -3,7 +3,9 @@ import TensorCore
 import VideoCommon
 
 /// Renders a scene into a clip: seeded layout, analytic anti-aliasing (coverage from the signed
-/// distance, one pixel wide), the camera as a transform of the whole world.
+/// distance, one pixel wide), the camera as a transform of the whole world. In the fine world
+/// (`detail`), also a fine background texture and specks fixed in the world, random fills on objects
+/// and wider layouts (`FineDetail`); a fill the prompt names is drawn in either world.
 ///
 /// Coordinates: the frame is [0, 1]², x to the right, y DOWN. An object's size is its half-extent.
 /// Pixels: `renderFloats` returns [frames, height, width, 3] in [0, 1], frame-major then row, column,
@@ -13,12 +15,15 @@ public struct WorldRenderer: Sendable {
     public var height: Int
     public var frames: Int
     public var fps: Double
+    /// Which world: `coarse` (the original world, bit for bit; the default) or `fine` (see `FineDetail`).
+    public var detail: WorldDetail
 
-    public init(width: Int = 32, height: Int = 32, frames: Int = 16, fps: Double = 8) {
+    public init(width: Int = 32, height: Int = 32, frames: Int = 16, fps: Double = 8, detail: WorldDetail = .coarse) {
         self.width = width
         self.height = height
         self.frames = frames
         self.fps = fps
+        self.detail = detail
     }
 
     /// Distance the moving objects and the panning camera travel over a clip (fraction of the frame).
@@ -47,8 +52,12 @@ public struct WorldRenderer: Sendable {
         }
         var places: [Placement] = []
         let half = Self.travel / 2
+        // The fine world leaves the layout more open (wider ranges, drawn in the same order, so the coarse
+        // world's draws are untouched).
+        let fine = detail == .fine
         if s.objects.count == 2, let r = s.relation {
-            let size = u(0.13, 0.16), jitter = u(-0.05, 0.05), c = u(0.42, 0.58)
+            let size = fine ? u(0.12, 0.16) : u(0.13, 0.16), jitter = fine ? u(-0.09, 0.09) : u(-0.05, 0.05)
+            let c = fine ? u(0.32, 0.68) : u(0.42, 0.58)
             let (a, b): (Placement, Placement)
             switch r {
             case .leftOf: a = Placement(x: 0.27 + jitter, y: c, size: size); b = Placement(x: 0.73 + jitter, y: c, size: size)
@@ -59,7 +68,10 @@ public struct WorldRenderer: Sendable {
             places = [a, b]
         } else {
             let o = s.objects[0]
-            var x = u(0.42, 0.58), y = u(0.42, 0.58)
+            // Coarse: within +/-0.08 of the centre. Fine: +/-0.22 for a still object under a still camera,
+            // +/-0.16 for one that moves (across its path) or grows, +/-0.12 under a moving camera.
+            let (lo, hi): (Float, Float) = !fine ? (0.42, 0.58) : (s.camera != .still ? (0.38, 0.62) : (o.motion == .still ? (0.28, 0.72) : (0.34, 0.66)))
+            var x = u(lo, hi), y = u(lo, hi)
             switch o.motion {
             case .left: x = u(0.5 + half - 0.03, 0.5 + half + 0.03)
             case .right: x = u(0.5 - half - 0.03, 0.5 - half + 0.03)
@@ -67,7 +79,10 @@ public struct WorldRenderer: Sendable {
             case .down: y = u(0.5 - half - 0.03, 0.5 - half + 0.03)
             default: break
             }
-            places = [Placement(x: x, y: y, size: u(0.15, 0.2))]
+            // Fine: 0.12-0.2, but 0.14-0.2 for an object that grows or shrinks (its smallest frame stays
+            // a shape, not a blob).
+            let small: Float = o.motion == .growing || o.motion == .shrinking ? 0.14 : 0.12
+            places = [Placement(x: x, y: y, size: fine ? u(small, 0.2) : u(0.15, 0.2))]
         }
         let ang = u(0, 2 * Float.pi)
         let waves = (0..<3).map { _ in (fx: u(-9, 9), fy: u(-9, 9), phase: u(0, 2 * Float.pi), amp: u(0.03, 0.06)) }
@@ -99,7 +114,17 @@ public struct WorldRenderer: Sendable {
 
     /// The clip as floats [frames, height, width, 3].
     public func renderFloats(_ s: SceneSpec, seed: UInt64) -> [Float] {
-        let lay = layout(s, seed: seed)
+        var lay = layout(s, seed: seed)
+        let fine = FineDetail(s, seed: seed, detail: detail)
+        if detail == .fine, s.objects.count == 2, let r = s.relation {
+            // Two objects of different sizes, each a little off the relation's axis.
+            lay.placements[1].size *= fine.sizeFactor
+            for i in 0..<2 {
+                let off = i == 0 ? fine.across.0 : fine.across.1
+                if r == .leftOf || r == .rightOf { lay.placements[i].y += off } else { lay.placements[i].x += off }
+            }
+        }
+        let textured = !fine.waves.isEmpty || !fine.specks.isEmpty
         var out = [Float](repeating: 0, count: frames * height * width * 3)
         let denom = Float(max(frames - 1, 1))
         let half = Self.travel / 2
@@ -118,7 +143,7 @@ public struct WorldRenderer: Sendable {
                 case .still: break
                 }
                 // Objects at this frame.
-                var objs: [(WorldShape, Float, Float, Float, (Float, Float, Float))] = []
+                var objs: [(WorldShape, Float, Float, Float, (Float, Float, Float), FineDetail.Fill, Float)] = []
                 for (i, ob) in s.objects.enumerated() {
                     var p = lay.placements[i]
                     switch ob.motion {
@@ -130,7 +155,9 @@ public struct WorldRenderer: Sendable {
                     case .shrinking: p.size *= 1.25 - 0.6 * t
                     case .still: break
                     }
-                    objs.append((ob.shape, p.x, p.y, p.size, ob.color.rgb))
+                    // The fill is drawn in the object's own units at its first placement, so it moves and
+                    // scales with the object.
+                    objs.append((ob.shape, p.x, p.y, p.size, ob.color.rgb, fine.fills[i], lay.placements[i].size / p.size))
                 }
                 let pix = 1 / (Float(width) * zoom)
                 for yy in 0..<height {
@@ -152,10 +179,18 @@ public struct WorldRenderer: Sendable {
                             g += n * 0.8
                             b += n * 0.6
                         }
-                        for (shape, ox, oy, size, col) in objs {
+                        if textured {
+                            let n = fine.background(wx, wy)
+                            r += n
+                            g += n
+                            b += n * 0.9
+                        }
+                        for (shape, ox, oy, size, plain, fill, unit) in objs {
                             let d = Self.sdf(shape, wx - ox, wy - oy, size)
                             let alpha = min(1, max(0, 0.5 - d / pix))
                             if alpha > 0 {
+                                let col = fill.kind == .solid ? plain
+                                    : FineDetail.Fill.apply(plain, fill.modulation((wx - ox) * unit, (wy - oy) * unit))
                                 r += (col.0 - r) * alpha
                                 g += (col.1 - g) * alpha
                                 b += (col.2 - b) * alpha

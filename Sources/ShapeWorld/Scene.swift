@@ -24,10 +24,14 @@ public struct SceneObject: Codable, Equatable, Sendable {
     public var color: WorldColor
     public var shape: WorldShape
     public var motion: ObjectMotion
-    public init(_ color: WorldColor, _ shape: WorldShape, _ motion: ObjectMotion = .still) {
+    /// The fill the prompt names; nil when it names none (the world then decides: solid in the coarse
+    /// world, one of the three at random in the fine one).
+    public var fill: ObjectFill?
+    public init(_ color: WorldColor, _ shape: WorldShape, _ motion: ObjectMotion = .still, fill: ObjectFill? = nil) {
         self.color = color
         self.shape = shape
         self.motion = motion
+        self.fill = fill
     }
 }
 

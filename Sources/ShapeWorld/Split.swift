@@ -52,12 +52,25 @@ public enum WorldSplit {
         }
     }
 
-    /// VBench-style entry for a scene: the dimensions it can be judged on and their aux info.
-    public static func entry(_ s: SceneSpec) -> PromptEntry {
+    /// A training scene of the given world. The coarse world's is `sampleTrainingScene(_:)` exactly (no
+    /// fill words); the fine world's draws the same scene and then names a fill for each object with
+    /// probability 0.3 (otherwise the world picks the fill).
+    public static func sampleTrainingScene(_ rng: inout RNG, detail: WorldDetail) -> SceneSpec {
+        var s = sampleTrainingScene(&rng)
+        if detail == .fine {
+            for i in s.objects.indices where rng.uniform() < 0.3 { s.objects[i].fill = pick(&rng, ObjectFill.self) }
+        }
+        return s
+    }
+
+    /// VBench-style entry for a scene: the dimensions it can be judged on and their aux info. A suite
+    /// of the fine world states it in its world facts (`detail`); a coarse suite leaves the field out.
+    public static func entry(_ s: SceneSpec, detail: WorldDetail = .coarse) -> PromptEntry {
         let prompt = Grammar.prompt(s)
-        let facts = WorldFacts(objects: s.objects.map { .init(color: $0.color.rawValue, shape: $0.shape.rawValue, motion: $0.motion.rawValue) },
+        let facts = WorldFacts(objects: s.objects.map { .init(color: $0.color.rawValue, shape: $0.shape.rawValue, motion: $0.motion.rawValue,
+                                                              fill: $0.fill?.rawValue) },
                                relationship: s.relation?.rawValue, cameraMotion: s.camera.vbenchName,
-                               background: s.background.rawValue)
+                               background: s.background.rawValue, detail: detail == .coarse ? nil : detail)
         var aux = AuxiliaryInfo(world: facts)
         // Dynamic degree only where the prompt asks for motion (VBench scores each dimension on its own
         // prompt list; a still prompt must not be rewarded for motion nobody asked for).
@@ -110,28 +123,68 @@ public enum WorldSplit {
 
     /// The held-out suite: 12 moving-object, 6 camera and 8 two-object prompts, all unseen in training,
     /// backgrounds cycling plain / gradient / textured (textured under camera motion).
-    public static func heldOutSuite() -> [PromptEntry] {
+    public static func heldOutSuite() -> [PromptEntry] { heldOutScenes().map { entry($0) } }
+
+    static func heldOutScenes() -> [SceneSpec] {
         let h = allHeldOut()
         let bgs = Background.allCases
         var scenes: [SceneSpec] = []
         for (i, var s) in spread(h.moving, 12).enumerated() { s.background = bgs[i % 3]; scenes.append(s) }
         scenes += spread(h.camera, 6)
         for (i, var s) in spread(h.pairs, 8).enumerated() { s.background = bgs[i % 3]; scenes.append(s) }
-        return scenes.map(entry)
+        return scenes
+    }
+
+    /// The fine world's held-out suite: the held-out suite's scenes (the same split rule), 8 of them
+    /// naming a fill on their first object (`namingFills`), with `detail: fine` in the
+    /// world facts so its reference clips are rendered in the fine world.
+    public static func heldOutSuite(detail: WorldDetail) -> [PromptEntry] {
+        guard detail == .fine else { return heldOutSuite() }
+        return namingFills(heldOutScenes()).map { entry($0, detail: .fine) }
+    }
+
+    /// The fine world's quick suite: the quick suite's picks from the fine held-out suite (8 prompts,
+    /// one of each kind, four naming a fill).
+    public static func quickSuite(detail: WorldDetail) -> [PromptEntry] {
+        guard detail == .fine else { return quickSuite() }
+        let all = heldOutSuite(detail: .fine)
+        return [0, 3, 6, 9, 12, 15, 18, 22].map { all[$0] }
+    }
+
+    /// Scenes with a fill named on the first object of the scenes at positions 3 and 4 of every six
+    /// (8 of the held-out suite's 26: moving, camera and two-object scenes), striped, checked and solid in turn.
+    static func namingFills(_ scenes: [SceneSpec]) -> [SceneSpec] {
+        var named = 0
+        return scenes.enumerated().map { i, s in
+            var s = s
+            if i % 6 == 3 || i % 6 == 4 {
+                s.objects[0].fill = [ObjectFill.striped, .checked, .solid][named % 3]
+                named += 1
+            }
+            return s
+        }
     }
 
     /// The validation suite: as many held-out prompts of each kind as the held-out suite, taken midway
     /// between its picks, so no prompt is in both (backgrounds cycle from a different start). Choose
     /// hyperparameters and checkpoints on this suite and report on the held-out one, so the reported
     /// figures are not selected on the data that measures them.
-    public static func validationSuite() -> [PromptEntry] {
+    public static func validationSuite() -> [PromptEntry] { validationScenes().map { entry($0) } }
+
+    static func validationScenes() -> [SceneSpec] {
         let h = allHeldOut()
         let bgs = Background.allCases
         var scenes: [SceneSpec] = []
         for (i, var s) in spread(h.moving, 12, halfway: true).enumerated() { s.background = bgs[(i + 1) % 3]; scenes.append(s) }
         scenes += spread(h.camera, 6, halfway: true)
         for (i, var s) in spread(h.pairs, 8, halfway: true).enumerated() { s.background = bgs[(i + 1) % 3]; scenes.append(s) }
-        return scenes.map(entry)
+        return scenes
+    }
+
+    /// The fine world's validation suite: the validation scenes, fills named as in `heldOutSuite(detail:)`.
+    public static func validationSuite(detail: WorldDetail) -> [PromptEntry] {
+        guard detail == .fine else { return validationSuite() }
+        return namingFills(validationScenes()).map { entry($0, detail: .fine) }
     }
 
     /// A small fixed suite (8 prompts, one of each kind) for quick checks and the demo.
@@ -147,11 +200,11 @@ public struct WorldClipSource: Sendable {
     public init(renderer: WorldRenderer) { self.renderer = renderer }
 
     public func sample(_ rng: inout RNG) -> (pixels: [Float], prompt: String) {
-        let s = WorldSplit.sampleTrainingScene(&rng)
+        let s = WorldSplit.sampleTrainingScene(&rng, detail: renderer.detail)
         let seed = rng.next()
         return (renderer.renderFloats(s, seed: seed), Grammar.prompt(s))
     }
 
     /// A training prompt alone (TDM is data-free: it needs prompts, not clips).
-    public func samplePrompt(_ rng: inout RNG) -> String { Grammar.prompt(WorldSplit.sampleTrainingScene(&rng)) }
+    public func samplePrompt(_ rng: inout RNG) -> String { Grammar.prompt(WorldSplit.sampleTrainingScene(&rng, detail: renderer.detail)) }
 }

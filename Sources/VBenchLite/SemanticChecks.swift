@@ -130,20 +130,25 @@ enum SemanticChecks {
     /// texture when the residual scale σ exceeds 8 (L1 RGB), else gradient when the ramp changes by
     /// more than 6 (L1 RGB, about 2 levels per channel) across the frame, else plain. The world's
     /// gradients run between two random muted colours and can be that faint.
-    static func describeBackground(_ bg: BackgroundModel) -> (color: String, kind: Background) {
+    static func describeBackground(_ bg: BackgroundModel, textureSigma: Float = 8) -> (color: String, kind: Background) {
         let m = bg.meanColor
         let color = ColorNaming.allNames[ColorNaming.index(m.0, m.1, m.2)]
-        let kind: Background = bg.sigma > 8 ? .textured : (bg.rampStrength > 6 ? .gradient : .plain)
+        let kind: Background = bg.sigma > textureSigma ? .textured : (bg.rampStrength > 6 ? .gradient : .plain)
         return (color, kind)
     }
 
+    /// The residual scale above which a fine-world background reads as "textured": every fine-world
+    /// background carries a faint fine texture (residual scale 10-16 through the MP4 codec, 12 seeds
+    /// each of plain and gradient), under the named texture's waves (21.5-47 in the fine world).
+    static let fineTextureSigma: Float = 18
+
     /// VBench `scene.py` in the world: a frame succeeds when every part the description names (colour,
     /// kind) matches the frame's background. Nil when the description names neither.
-    static func scene(_ a: ClipAnalysis, description: String) -> Rate? {
+    static func scene(_ a: ClipAnalysis, description: String, textureSigma: Float = 8) -> Rate? {
         guard let target = parseBackground(description) else { return nil }
         var ok = 0
         for seg in a.segmentation {
-            let d = describeBackground(seg.background)
+            let d = describeBackground(seg.background, textureSigma: textureSigma)
             if (target.color == nil || target.color == d.color) && (target.kind == nil || target.kind == d.kind) { ok += 1 }
         }
         return (Double(ok), Double(a.segmentation.count))
@@ -166,8 +171,9 @@ enum SemanticChecks {
     /// that hold. Facts: each object's colour is present, each object's shape is present (each in at
     /// least half the frames), each object's motion (as temporal style), the relation between the
     /// first two objects in its named direction (in at least half the frames where both are found),
-    /// the camera motion (when observable) and the background description (in at least half the
-    /// frames). (passed, checked, failed facts).
+    /// the camera motion (when observable), the background description (in at least half the frames;
+    /// in the fine world a faint texture is not "textured", `fineTextureSigma`) and each fill the prompt
+    /// names (`FillCheck`). (passed, checked, failed facts).
     static func overall(_ a: ClipAnalysis, _ world: WorldFacts) -> (passed: Int, checked: Int, failed: [String])? {
         var results: [(String, Bool)] = []
         let frames = Double(a.detections.count)
@@ -187,6 +193,10 @@ enum SemanticChecks {
             else if track == nil, MotionFacts.objectEffect(o.motion) != nil {
                 results.append(("\(color) \(shape) \(o.motion)", false))
             }
+            // A named fill (only prompts that name one): the object's interior shows it (`FillCheck`).
+            if let name = o.fill, let fill = ObjectFill(rawValue: name.lowercased()), ShapeSegmenter.shapes.contains(shape) {
+                results.append(("\(name) \(color) \(shape)", FillCheck.holds(a, shape: shape, color: color, fill: fill) ?? false))
+            }
         }
         if let rel = world.relationship, world.objects.count >= 2 {
             let oa = world.objects[0], ob = world.objects[1]
@@ -203,7 +213,7 @@ enum SemanticChecks {
         let cam = MotionCheck.run(cameraName: world.cameraMotion, objectName: nil, camera: a.camera, track: nil,
                                   frames: a.video.frameCount, width: a.video.width, height: a.video.height)
         if let ok = cam.camera { results.append(("camera \(world.cameraMotion)", ok)) }
-        if let bg = scene(a, description: world.background) {
+        if let bg = scene(a, description: world.background, textureSigma: world.detail == .fine ? fineTextureSigma : 8) {
             results.append(("background \(world.background)", bg.success >= 0.5 * bg.frames))
         }
         guard !results.isEmpty else { return nil }

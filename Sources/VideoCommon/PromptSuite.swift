@@ -19,6 +19,9 @@ public struct PromptEntry: Codable, Sendable, Equatable {
         self.auxiliaryInfo = auxiliaryInfo
     }
 
+    /// The world this prompt's clips come from (its world facts' `detail`; coarse when absent).
+    public var worldDetail: WorldDetail { auxiliaryInfo?.world?.detail ?? .coarse }
+
     enum CodingKeys: String, CodingKey {
         case promptEn = "prompt_en"
         case dimension
@@ -128,10 +131,13 @@ public struct WorldFacts: Codable, Sendable, Equatable {
         public var shape: String
         /// As `TemporalStyleInfo.objectMotion`.
         public var motion: String
-        public init(color: String, shape: String, motion: String) {
+        /// The fill the prompt names ("solid", "striped", "checked"); nil (absent) when it names none.
+        public var fill: String?
+        public init(color: String, shape: String, motion: String, fill: String? = nil) {
             self.color = color
             self.shape = shape
             self.motion = motion
+            self.fill = fill
         }
     }
     public var objects: [Object]
@@ -140,17 +146,21 @@ public struct WorldFacts: Codable, Sendable, Equatable {
     public var cameraMotion: String
     /// Background description, e.g. "plain grey", "blue gradient", "soft green texture".
     public var background: String
+    /// Which world the suite's clips come from (its reference clips are rendered in it); nil (absent, as
+    /// in every suite written before the fine world) means coarse.
+    public var detail: WorldDetail?
 
-    public init(objects: [Object], relationship: String?, cameraMotion: String, background: String) {
+    public init(objects: [Object], relationship: String?, cameraMotion: String, background: String, detail: WorldDetail? = nil) {
         self.objects = objects
         self.relationship = relationship
         self.cameraMotion = cameraMotion
         self.background = background
+        self.detail = detail
     }
     enum CodingKeys: String, CodingKey {
         case objects, relationship
         case cameraMotion = "camera_motion"
-        case background
+        case background, detail
     }
 }
 
@@ -164,6 +174,13 @@ public enum PromptSuite {
         do { return try JSONDecoder().decode([PromptEntry].self, from: data) } catch {
             throw SuiteError(path: url.path, message: "not a VBench-style prompt list: \(error)")
         }
+    }
+
+    /// The world a suite's prompts come from: the `detail` of their world facts, coarse where absent;
+    /// nil when the prompts disagree.
+    public static func detail(_ entries: [PromptEntry]) -> WorldDetail? {
+        let all = Set(entries.map { $0.worldDetail })
+        return all.count <= 1 ? (all.first ?? .coarse) : nil
     }
 
     public static func encode(_ entries: [PromptEntry]) throws -> Data {

@@ -98,3 +98,32 @@ public enum Background: String, CaseIterable, Codable, Sendable {
     case plain, gradient, textured
 }
 
+
+/// How an object is filled, a word a prompt may put before the colour ("a striped red circle"):
+/// solid, stripes (one orientation) or checks (two). A prompt that names none leaves it open: the
+/// coarse world draws every object solid, the fine world draws one of the three at random.
+public enum ObjectFill: String, CaseIterable, Codable, Sendable {
+    case solid, striped, checked
+}
+
+/// Which world renders a prompt: `coarse` is the original world (one object near the centre, solid
+/// fills, low-frequency backgrounds), bit for bit; `fine` adds detail a prompt leaves open (fine
+/// background texture that moves with the camera, random fills on objects, small specks fixed in the
+/// world) and wider layouts. A suite's world facts and a model package name it; absent means coarse.
+public enum WorldDetail: String, CaseIterable, Codable, Sendable {
+    case coarse, fine
+
+    /// The spellings, "coarse, fine": for messages and help.
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Refuses an unknown spelling naming the allowed ones (as TensorCore's `NamedChoice`, which this
+    /// leaf module cannot see).
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = WorldDetail(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be one of \(Self.names) (got \"\(text)\")")
+        }
+        self = value
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import VideoCommon
 import VideoModel
 
 /// tdm-video's own file beside a diffusers model folder (`tdm_video.json`): what turns the bare
@@ -55,6 +56,12 @@ public struct PackageMetadata: Codable, Equatable, Sendable {
     public var sampling: Sampling
     /// How the model was made: the config file's text and the command.
     public var recipe: [String: String] = [:]
+    /// The embedded world the model was trained on (`world_detail`): `sample`, `score` and distillation
+    /// render its reference clips in it. Absent (every package made before the fine world) means coarse.
+    public var worldDetail: WorldDetail? = nil
+
+    /// The world the model was trained on, coarse when the package does not say.
+    public var world: WorldDetail { worldDetail ?? .coarse }
 
     public init(kind: ModelKind, video: Video, textEncoder: HashedTextEncoder, snrShiftScale: Double,
                 sampling: Sampling, recipe: [String: String] = [:]) {
@@ -68,7 +75,7 @@ public struct PackageMetadata: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", kind, video, textEncoder = "text_encoder", codecFile = "codec_file"
-        case snrShiftScale = "snr_shift_scale", sampling, recipe
+        case snrShiftScale = "snr_shift_scale", sampling, recipe, worldDetail = "world_detail"
     }
 
     public static let fileName = "tdm_video.json"

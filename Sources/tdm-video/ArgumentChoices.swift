@@ -1,5 +1,6 @@
 import ArgumentParser
 import TDMVideo
+import VideoCommon
 import VideoModel
 
 // Named choices are typed on the command line too: `--scheduler ddim`, with the allowed values in
@@ -7,3 +8,4 @@ import VideoModel
 extension SchedulerKind: ExpressibleByArgument {}
 extension GeneratorLoss: ExpressibleByArgument {}
 extension Matching: ExpressibleByArgument {}
+extension WorldDetail: ExpressibleByArgument {}

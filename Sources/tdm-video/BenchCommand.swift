@@ -3,6 +3,7 @@ import Foundation
 import TensorCore
 import VideoModel
 import ShapeWorld
+import VideoCommon
 
 /// `tdm-video bench`: timings of the model (and of the I/O and scorer) in this release build.
 struct BenchCommand: ParsableCommand {
@@ -32,6 +33,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Option(help: "With --preset world: the world to render, coarse or fine.")
+    var detail: WorldDetail = .coarse
+
     func validate() throws {
         guard ["small", "teacher", "tiny", "videoio", "world", "vbench", "cogvideox-2b"].contains(preset) else {
             throw ValidationError("unknown preset \"\(preset)\" (allowed: small, teacher, tiny, videoio, world, vbench, cogvideox-2b)")
@@ -51,7 +55,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if preset == "world" {
-            let source = WorldClipSource(renderer: WorldRenderer())
+            let source = WorldClipSource(renderer: WorldRenderer(detail: detail))
             var rng = RNG(seed: 1)
             var times: [Double] = []
             for _ in 0..<(max(repeats, 20) * 10) {
@@ -61,8 +65,8 @@ struct BenchCommand: ParsableCommand {
             }
             times.sort()
             let med = times[times.count / 2]
-            try report(["preset": preset, "render_ms": med, "clips": times.count],
-                       text: String(format: "render one 16-frame 32x32 world clip: %.3f ms (median of %d)", med, times.count))
+            try report(["preset": preset, "detail": detail.rawValue, "render_ms": med, "clips": times.count],
+                       text: String(format: "render one 16-frame 32x32 %@ world clip: %.3f ms (median of %d)", detail.rawValue, med, times.count))
             return
         }
         if preset == "videoio" {

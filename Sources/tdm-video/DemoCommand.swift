@@ -48,7 +48,7 @@ struct DemoCommand: ParsableCommand {
             let cfg = try ConfigFile.load(PretrainConfig.self, from: URL(fileURLWithPath: "configs/tiny_pretrain.yaml"))
             let p = try Pretrainer(config: cfg, outDir: outDir.appendingPathComponent("teacher-run"))
             p.quiet = quiet
-            let r = WorldRenderer(width: cfg.data.width, height: cfg.data.height, frames: cfg.data.frames, fps: cfg.data.fps)
+            let r = WorldRenderer(width: cfg.data.width, height: cfg.data.height, frames: cfg.data.frames, fps: cfg.data.fps, detail: cfg.data.detail)
             _ = try p.run(source: WorldClipSource(renderer: r), resume: false)
             teacherDir = outDir.appendingPathComponent("teacher")
             try p.exportPackage(to: teacherDir, recipe: ["config": "configs/tiny_pretrain.yaml"])
@@ -62,15 +62,18 @@ struct DemoCommand: ParsableCommand {
         try? FileManager.default.removeItem(at: distillDir)
         let d = try Distiller(config: dcfg, teacher: t, outDir: distillDir)
         d.quiet = quiet
-        if dcfg.optim.evalEvery > 0 { d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: dcfg.optim.evalSeeds, referenceSeeds: dcfg.optim.evalReferenceSeeds) }
-        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
+        if dcfg.optim.evalEvery > 0 {
+            d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: dcfg.optim.evalSeeds, referenceSeeds: dcfg.optim.evalReferenceSeeds,
+                                                                detail: t.metadata.world)
+        }
+        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps, detail: t.metadata.world)
         let dr = try d.run(prompts: WorldClipSource(renderer: world), resume: false)
         let studentDir = outDir.appendingPathComponent("student")
         try d.exportStudent(to: studentDir, recipe: ["config": distillConfig])
         try RunPictures.writeDistillCurves(log: d.logURL, to: distillDir)
         let student = try ModelPackage.load(studentDir)
 
-        let suite = WorldSplit.quickSuite()
+        let suite = WorldSplit.quickSuite(detail: t.metadata.world)
         let columns = ["truth", "teacher", "student"]
         var scored: [String: [(name: String, video: RGBVideo, prompt: PromptEntry?)]] = [:]
         var sheet: [RGBVideo] = [], labels: [String] = []

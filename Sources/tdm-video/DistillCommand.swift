@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShapeWorld
+import VideoCommon
 import TDMVideo
 import VideoInference
 import TensorCore
@@ -65,10 +66,11 @@ struct DistillCommand: ParsableCommand {
         d.communicator = comm
         if cfg.optim.evalEvery > 0 {
             d.evaluator = SuiteEvaluation.worldStudentEvaluator(seeds: cfg.optim.evalSeeds, referenceSeeds: cfg.optim.evalReferenceSeeds,
-                                                                communicator: comm)
+                                                                communicator: comm, detail: t.metadata.world)
         }
         let v = t.metadata.video
-        let source = WorldClipSource(renderer: WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps))
+        let source = WorldClipSource(renderer: WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps,
+                                                             detail: t.metadata.world))
         let r = try d.run(prompts: source, resume: resume)
         // Rank 0 alone reports and writes the student.
         guard comm.isRoot else { return }
@@ -97,13 +99,13 @@ struct DistillCommand: ParsableCommand {
             // step count, the student: the gap and how much of it the student closes.
             try RunPictures.writeContactSheet(models: [.init("teacher", t), .init("teacher", t, steps: pkg.metadata.sampling.steps),
                                                        .init("student", pkg)],
-                                              prompts: WorldSplit.quickSuite().prefix(sheetPrompts).map(\.promptEn),
+                                              prompts: WorldSplit.quickSuite(detail: t.metadata.world).prefix(sheetPrompts).map(\.promptEn),
                                               groundTruth: true, to: sheet)
         }
         print("wrote " + (pictures.map(\.path) + (sheetPrompts > 0 ? [sheet.path] : [])).joined(separator: ", "))
         if evalSeeds > 0 {
             let pkg = try ModelPackage.load(studentDir)
-            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds)
+            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(detail: t.metadata.world), seeds: evalSeeds)
             try SuiteEvaluation.write(report, to: studentDir.appendingPathComponent("report.json"))
             print(report.table())
         }

@@ -65,13 +65,14 @@ struct PretrainCommand: ParsableCommand {
             return
         }
         let source = WorldClipSource(renderer: WorldRenderer(width: cfg.data.width, height: cfg.data.height,
-                                                             frames: cfg.data.frames, fps: cfg.data.fps))
+                                                             frames: cfg.data.frames, fps: cfg.data.fps, detail: cfg.data.detail))
+        let heldOut = WorldSplit.heldOutSuite(detail: cfg.data.detail)
         trainer.communicator = comm
         let r = try trainer.run(source: source, resume: resume)
         if comm.size > 1 && !comm.isRoot {
             // The other ranks write nothing; they render their share of the closing evaluation.
             if r.steps >= cfg.train.steps && evalSeeds > 0 {
-                _ = try SuiteEvaluation.run(try trainer.packageInMemory(), suite: WorldSplit.heldOutSuite(), seeds: evalSeeds, communicator: comm)
+                _ = try SuiteEvaluation.run(try trainer.packageInMemory(), suite: heldOut, seeds: evalSeeds, communicator: comm)
             }
             return
         }
@@ -88,8 +89,8 @@ struct PretrainCommand: ParsableCommand {
         print("wrote \(curve.path)")
         if evalSeeds > 0 {
             let pkg = comm.size > 1 ? try trainer.packageInMemory() : try ModelPackage.load(modelDir)
-            let progress = ProgressLine(label: "evaluate", total: WorldSplit.heldOutSuite().count * evalSeeds, quiet: quiet)
-            let report = try SuiteEvaluation.run(pkg, suite: WorldSplit.heldOutSuite(), seeds: evalSeeds, communicator: comm) { i, _ in progress.update(i) }
+            let progress = ProgressLine(label: "evaluate", total: heldOut.count * evalSeeds, quiet: quiet)
+            let report = try SuiteEvaluation.run(pkg, suite: heldOut, seeds: evalSeeds, communicator: comm) { i, _ in progress.update(i) }
             progress.finish()
             try SuiteEvaluation.write(report, to: modelDir.appendingPathComponent("report.json"))
             print(report.table())

@@ -152,7 +152,7 @@ struct SampleCommand: ParsableCommand {
         var n = 0
         var rows: [RGBVideo] = [], labels: [String] = []
         var firstClips: [Int: RGBVideo] = [:]
-        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
+        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps, detail: pkg.metadata.world)
         // This rank's clips (prompt index, seed index), in order, rendered --batch at a time; a clip is the
         // same whichever batch it is in (VideoPipeline.render(batch:)). Then the batch's MP4s are written,
         // also side by side over the cores: rendering keeps every core busy, so writing in the background

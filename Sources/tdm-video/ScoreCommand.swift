@@ -21,7 +21,8 @@ struct ScoreCommand: ParsableCommand {
         still-prompt motion; docs/vbenchlite.md) compare the clips of each prompt, as a set, with reference \
         clips: by default the world's own clips of the prompt (prompts in the world's grammar; \
         --reference-seeds seeds from 1,000,000 up, and as many again from 2,000,000 up for the \
-        world-against-world floor), or the clips of --reference DIR named like the evaluated ones. Sample \
+        world-against-world floor, rendered in the world the suite's world facts name: "detail": "fine" \
+        for a fine-world suite, coarse when absent or without a suite, unless --detail says), or the clips of --reference DIR named like the evaluated ones. Sample \
         at least 8 seeds per prompt (`sample --seeds 16`) for figures worth reading.
 
         Examples:
@@ -68,6 +69,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(name: .customLong("reference-seeds"), help: "World reference clips per prompt for the distribution metrics.")
     var referenceSeeds: Int = 16
+
+    @Option(help: "The world the reference clips of prompts without a suite entry come from: coarse or fine (a suite entry's world facts name its own; absent means coarse).")
+    var detail: WorldDetail = .coarse
 
     @Flag(name: .customLong("no-distribution"), help: "Skip the distribution metrics.")
     var noDistribution = false
@@ -218,7 +222,7 @@ struct ScoreCommand: ParsableCommand {
         } else {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-score-ref-\(ProcessInfo.processInfo.processIdentifier)")
             defer { try? FileManager.default.removeItem(at: scratch) }
-            found = try WorldReference.prompts(groups: list, referenceSeeds: referenceSeeds, scratch: scratch)
+            found = try WorldReference.prompts(groups: list, referenceSeeds: referenceSeeds, scratch: scratch, detail: detail)
             label = WorldReference.label(referenceSeeds)
         }
         if found.prompts.isEmpty {

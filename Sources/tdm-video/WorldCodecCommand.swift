@@ -26,6 +26,7 @@ struct WorldCodec: ParsableCommand {
         Example:
           tdm-video world codec --channels 12,48,96 --suite configs/suites/heldout_full_info.json --seeds 16
           tdm-video world codec --codec models/teacher/codec.json --suite configs/suites/quick_full_info.json
+          tdm-video world codec --channels 12,24,32,40 --suite configs/suites/heldout_fine_info.json --seeds 8
         """.paragraphs)
 
     @Option(help: "Channel counts to fit, comma-separated (ignored with --codec).")
@@ -39,6 +40,9 @@ struct WorldCodec: ParsableCommand {
 
     @Option(help: "A prompt suite (VBench *_full_info.json layout) whose prompts are in the world's grammar.")
     var suite: String = "configs/suites/heldout_full_info.json"
+
+    @Option(help: "The world to fit on and measure: coarse or fine (default: the suite's, from its world facts).")
+    var detail: WorldDetail?
 
     @Option(help: "World seeds per prompt for the round trip.")
     var seeds: Int = 16
@@ -94,7 +98,10 @@ struct WorldCodec: ParsableCommand {
             throw CLIError(String(format: "--suite %@ with --seeds %d would hold %.1f GB of clips in memory; at most 4 GB", suite, seeds,
                                   Double(specs.count * seeds) * clipBytes / 1e9))
         }
-        let world = WorldRenderer(width: width, height: height, frames: frames)
+        guard let world_ = detail ?? PromptSuite.detail(entries) else {
+            throw CLIError("--suite \(suite): its prompts come from different worlds (world facts' detail); give --detail")
+        }
+        let world = WorldRenderer(width: width, height: height, frames: frames, detail: world_)
         var truth: [[Float]] = []
         for s in specs { for i in 0..<seeds { truth.append(world.renderFloats(s, seed: 3_000_000 + UInt64(i))) } }
 
@@ -117,7 +124,7 @@ struct WorldCodec: ParsableCommand {
                 codecs.append(("\(n) channels", c))
             }
         }
-        print("round trip on \(specs.count) prompts x \(seeds) seeds of \(suite), \(frames) frames of \(width)x\(height)")
+        print("round trip on \(specs.count) prompts x \(seeds) seeds of \(suite), \(frames) frames of \(width)x\(height), \(world_.rawValue) world")
         print("  codec            explained   PSNR dB  (worst)   HF power after/before   HF fidelity (worst)")
         for (name, c) in codecs {
             let back = try truth.map { try c.decode(c.encode($0, frames: frames, height: height, width: width),

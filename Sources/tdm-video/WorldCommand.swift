@@ -19,8 +19,13 @@ struct WorldSuite: ParsableCommand {
         commandName: "suite",
         abstract: "Write a prompt suite (VBench *_full_info.json layout) of held-out prompts.",
         discussion: """
-        Example:
+        --detail fine writes the fine world's suites: the same held-out prompts, some naming a fill \
+        ("a striped red circle"), with "detail": "fine" in each prompt's world facts, so scoring renders \
+        their reference clips in the fine world.
+
+        Examples:
           tdm-video world suite --which heldout --out configs/suites/heldout_full_info.json
+          tdm-video world suite --which heldout --detail fine --out configs/suites/heldout_fine_info.json
         """.paragraphs)
 
     /// The world's suites.
@@ -31,11 +36,11 @@ struct WorldSuite: ParsableCommand {
         case quick
         /// 26 other unseen prompts, for choosing settings.
         case validation
-        var entries: [PromptEntry] {
+        func entries(_ detail: WorldDetail) -> [PromptEntry] {
             switch self {
-            case .heldout: return WorldSplit.heldOutSuite()
-            case .quick: return WorldSplit.quickSuite()
-            case .validation: return WorldSplit.validationSuite()
+            case .heldout: return WorldSplit.heldOutSuite(detail: detail)
+            case .quick: return WorldSplit.quickSuite(detail: detail)
+            case .validation: return WorldSplit.validationSuite(detail: detail)
             }
         }
     }
@@ -43,11 +48,14 @@ struct WorldSuite: ParsableCommand {
     @Option(help: "heldout (26 prompts never seen in training), quick (8 of them) or validation (26 other unseen prompts, for choosing settings).")
     var which: Suite = .heldout
 
+    @Option(help: "The world: coarse (the original) or fine (fine detail, fill words).")
+    var detail: WorldDetail = .coarse
+
     @Option(help: "Output file.")
     var out: String
 
     func run() throws {
-        let entries = which.entries
+        let entries = which.entries(detail)
         let url = URL(fileURLWithPath: out)
         try AtomicFile.write(try PromptSuite.encode(entries) + Data("\n".utf8), to: url)
         print("wrote \(entries.count) prompts to \(out)")
@@ -72,10 +80,13 @@ struct WorldPrompts: ParsableCommand {
     @Flag(help: "Print the prompt grammar instead.")
     var grammar = false
 
+    @Option(help: "The world whose training prompts to draw: coarse (never names a fill) or fine.")
+    var detail: WorldDetail = .coarse
+
     func run() throws {
         if grammar { print(Grammar.help); return }
         var rng = RNG(seed: seed)
-        for _ in 0..<max(0, count) { print(Grammar.prompt(WorldSplit.sampleTrainingScene(&rng))) }
+        for _ in 0..<max(0, count) { print(Grammar.prompt(WorldSplit.sampleTrainingScene(&rng, detail: detail))) }
     }
 }
 
@@ -89,6 +100,7 @@ struct WorldRender: ParsableCommand {
 
         Example:
           tdm-video world render "a red circle moving left, textured background" --seed 1 --out clip.mp4
+          tdm-video world render "a striped red circle, plain background" --detail fine --out clip.png
         """.paragraphs)
 
     @Argument(help: "A prompt in the world's grammar.")
@@ -104,6 +116,8 @@ struct WorldRender: ParsableCommand {
     @Option(help: "Height in pixels.") var height: Int = 32
     @Option(help: "Frames.") var frames: Int = 16
     @Option(help: "Frames per second.") var fps: Double = 8
+    @Option(help: "The world: coarse (the original) or fine (fine texture, random fills, specks, wider layouts).")
+    var detail: WorldDetail = .coarse
 
     func validate() throws {
         guard (8...1024).contains(width), (8...1024).contains(height) else { throw ValidationError("--width and --height must be in 8...1024") }
@@ -112,7 +126,7 @@ struct WorldRender: ParsableCommand {
     }
 
     func run() throws {
-        let video = try WorldRenderer(width: width, height: height, frames: frames, fps: fps).render(prompt: prompt, seed: seed)
+        let video = try WorldRenderer(width: width, height: height, frames: frames, fps: fps, detail: detail).render(prompt: prompt, seed: seed)
         try writeClip(video, to: out, label: prompt)
         print("wrote \(out)")
     }

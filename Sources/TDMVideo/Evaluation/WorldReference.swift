@@ -42,16 +42,18 @@ public enum WorldReference {
     }
 
     /// Per prompt: the world's reference and floor clips, as ClipFeatures. Prompts outside the grammar
-    /// are left out (returned in `skipped`).
+    /// are left out (returned in `skipped`). Each prompt's clips are rendered in the world its suite
+    /// entry names (world facts' `detail`), or in `detail` for a prompt without an entry.
     public static func prompts(groups: [(prompt: String, entry: PromptEntry?, clips: [RGBVideo])], referenceSeeds: Int,
-                      scratch: URL) throws -> (prompts: [DistributionPrompt], skipped: [String]) {
-        var jobList: [(group: Int, seed: UInt64, floor: Bool, spec: SceneSpec, like: RGBVideo)] = []
+                      scratch: URL, detail: WorldDetail = .coarse) throws -> (prompts: [DistributionPrompt], skipped: [String]) {
+        var jobList: [(group: Int, seed: UInt64, floor: Bool, spec: SceneSpec, like: RGBVideo, detail: WorldDetail)] = []
         var skipped: [String] = []
         for (g, group) in groups.enumerated() {
             guard let first = group.clips.first else { continue }
             guard let spec = try? Grammar.parse(group.prompt) else { skipped.append(group.prompt); continue }
-            for i in 0..<referenceSeeds { jobList.append((g, referenceSeedBase + UInt64(i), false, spec, first)) }
-            for i in 0..<group.clips.count { jobList.append((g, floorSeedBase + UInt64(i), true, spec, first)) }
+            let world = group.entry?.worldDetail ?? detail
+            for i in 0..<referenceSeeds { jobList.append((g, referenceSeedBase + UInt64(i), false, spec, first, world)) }
+            for i in 0..<group.clips.count { jobList.append((g, floorSeedBase + UInt64(i), true, spec, first, world)) }
         }
         let jobs = jobList
         let results = UnsafeMutableBufferPointer<Result<[Double], Error>?>.allocate(capacity: jobs.count)
@@ -63,7 +65,8 @@ public enum WorldReference {
             let job = jobs[j]
             slots[j] = Result {
                 let v = job.like
-                let clip = WorldRenderer(width: v.width, height: v.height, frames: v.frameCount, fps: v.fps).render(job.spec, seed: job.seed)
+                let clip = WorldRenderer(width: v.width, height: v.height, frames: v.frameCount, fps: v.fps, detail: job.detail)
+                    .render(job.spec, seed: job.seed)
                 let url = scratch.appendingPathComponent("ref-\(j).mp4")
                 defer { try? FileManager.default.removeItem(at: url) }
                 try VideoWriter().write(clip, to: url)
@@ -87,10 +90,10 @@ public enum WorldReference {
     /// The distribution section for delivered clips grouped by prompt, against the world's clips
     /// (`referenceSeeds` per prompt) and a floor; nil when no prompt is in the world's grammar.
     public static func report(groups: [(prompt: String, entry: PromptEntry?, clips: [RGBVideo])], referenceSeeds: Int,
-                              bootstrap: Int = 200) throws -> DistributionReport? {
+                              bootstrap: Int = 200, detail: WorldDetail = .coarse) throws -> DistributionReport? {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tdm-ref-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let found = try prompts(groups: groups, referenceSeeds: referenceSeeds, scratch: scratch)
+        let found = try prompts(groups: groups, referenceSeeds: referenceSeeds, scratch: scratch, detail: detail)
         guard !found.prompts.isEmpty else { return nil }
         var r = DistributionEvaluator(bootstrap: bootstrap).evaluate(found.prompts, referenceLabel: label(referenceSeeds))
         if !found.skipped.isEmpty {

@@ -1,5 +1,6 @@
 import ShapeWorld
 import TensorCore
+import VideoCommon
 
 /// The embedded world as the pretrainer's clip source and the distiller's prompt source.
 extension WorldClipSource: ClipSource, PromptSource {
@@ -9,7 +10,7 @@ extension WorldClipSource: ClipSource, PromptSource {
 
     /// The scene and its seed now (exactly `sample`'s draws), the rendering later.
     public func draw(_ rng: inout RNG) -> () -> (pixels: [Float], prompt: String) {
-        let s = WorldSplit.sampleTrainingScene(&rng)
+        let s = WorldSplit.sampleTrainingScene(&rng, detail: renderer.detail)
         let seed = rng.next()
         let r = renderer
         return { (r.renderFloats(s, seed: seed), Grammar.prompt(s)) }
@@ -18,9 +19,10 @@ extension WorldClipSource: ClipSource, PromptSource {
 
 extension SuiteEvaluation {
     /// The distiller's evaluator on the embedded world: its held-out suite (reported) and its
-    /// validation suite (chooses).
-    public static func worldStudentEvaluator(seeds: Int, referenceSeeds: Int = 0, communicator: Communicator = .single) -> StudentEvaluator {
-        studentEvaluator(heldOut: WorldSplit.heldOutSuite(), validation: WorldSplit.validationSuite(), seeds: seeds,
+    /// validation suite (chooses), of the teacher's world.
+    public static func worldStudentEvaluator(seeds: Int, referenceSeeds: Int = 0, communicator: Communicator = .single,
+                                             detail: WorldDetail = .coarse) -> StudentEvaluator {
+        studentEvaluator(heldOut: WorldSplit.heldOutSuite(detail: detail), validation: WorldSplit.validationSuite(detail: detail), seeds: seeds,
                          referenceSeeds: referenceSeeds, communicator: communicator)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import VideoCommon
 import VideoModel
 
 /// `configs/pretrain*.yaml`: how the teacher is built and trained. Every field has a default; unknown
@@ -9,7 +10,29 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public init() {}
         public var width = 32, height = 32, frames = 16
         public var fps = 8.0
-        public enum CodingKeys: String, CodingKey, CaseIterable { case width, height, frames, fps }
+        /// The world the clips come from: `coarse` (the original world, the default) or `fine`.
+        public var detail = WorldDetail.coarse
+        public enum CodingKeys: String, CodingKey, CaseIterable { case width, height, frames, fps, detail }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            width = try c.decode(Int.self, forKey: .width)
+            height = try c.decode(Int.self, forKey: .height)
+            frames = try c.decode(Int.self, forKey: .frames)
+            fps = try c.decode(Double.self, forKey: .fps)
+            detail = try c.decodeIfPresent(WorldDetail.self, forKey: .detail) ?? .coarse
+        }
+
+        /// `detail` is written only when it is not coarse, so a coarse config's fingerprint (which
+        /// checkpoints carry) is the one it had before the field existed: old runs still resume.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(width, forKey: .width)
+            try c.encode(height, forKey: .height)
+            try c.encode(frames, forKey: .frames)
+            try c.encode(fps, forKey: .fps)
+            if detail != .coarse { try c.encode(detail, forKey: .detail) }
+        }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((8...256).contains(width), file, path, "width", "an integer in 8...256")
             try ConfigFile.require((8...256).contains(height), file, path, "height", "an integer in 8...256")

@@ -386,13 +386,16 @@ extension Pretrainer {
     }
 
     func packageMetadata(recipe: [String: String]) -> PackageMetadata {
-        PackageMetadata(kind: .teacher,
+        var meta = PackageMetadata(kind: .teacher,
                                    video: .init(frames: config.data.frames, height: config.data.height,
                                                 width: config.data.width, fps: config.data.fps),
                                    textEncoder: textEncoder, snrShiftScale: config.train.snrShiftScale,
                                    sampling: .init(scheduler: config.sampling.scheduler, steps: config.sampling.steps,
                                                   guidance: config.sampling.guidance, timesteps: nil),
                                    recipe: recipe)
+        // The fine world is recorded; a coarse teacher's file stays as before (absent means coarse).
+        meta.worldDetail = config.data.detail == .coarse ? nil : config.data.detail
+        return meta
     }
 }
 

@@ -63,7 +63,7 @@ public enum RunPictures {
     static func contactSheetClips(models: [SheetRow], prompts: [String], groundTruth: Bool) throws -> (clips: [RGBVideo], labels: [String]) {
         guard let first = models.first else { return ([], []) }
         let v = first.package.metadata.video
-        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps)
+        let world = WorldRenderer(width: v.width, height: v.height, frames: v.frames, fps: v.fps, detail: first.package.metadata.world)
         var clips: [RGBVideo] = [], labels: [String] = []
         for (i, p) in prompts.enumerated() {
             if groundTruth, let truth = try? world.render(prompt: p, seed: UInt64(i)) {
