@@ -98,10 +98,10 @@ struct WorldCodec: ParsableCommand {
             throw CLIError(String(format: "--suite %@ with --seeds %d would hold %.1f GB of clips in memory; at most 4 GB", suite, seeds,
                                   Double(specs.count * seeds) * clipBytes / 1e9))
         }
-        guard let world_ = detail ?? PromptSuite.detail(entries) else {
+        guard let chosen = detail ?? PromptSuite.detail(entries) else {
             throw CLIError("--suite \(suite): its prompts come from different worlds (world facts' detail); give --detail")
         }
-        let world = WorldRenderer(width: width, height: height, frames: frames, detail: world_)
+        let world = WorldRenderer(width: width, height: height, frames: frames, detail: chosen)
         var truth: [[Float]] = []
         for s in specs { for i in 0..<seeds { truth.append(world.renderFloats(s, seed: 3_000_000 + UInt64(i))) } }
 
@@ -124,7 +124,7 @@ struct WorldCodec: ParsableCommand {
                 codecs.append(("\(n) channels", c))
             }
         }
-        print("round trip on \(specs.count) prompts x \(seeds) seeds of \(suite), \(frames) frames of \(width)x\(height), \(world_.rawValue) world")
+        print("round trip on \(specs.count) prompts x \(seeds) seeds of \(suite), \(frames) frames of \(width)x\(height), \(chosen.rawValue) world")
         print("  codec            explained   PSNR dB  (worst)   HF power after/before   HF fidelity (worst)")
         for (name, c) in codecs {
             let back = try truth.map { try c.decode(c.encode($0, frames: frames, height: height, width: width),
