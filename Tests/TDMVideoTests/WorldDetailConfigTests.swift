@@ -3,6 +3,9 @@ import Testing
 import VideoCommon
 import VideoInference
 import VideoModel
+import ShapeWorld
+import VBenchLite
+import VideoIO
 @testable import TDMVideo
 
 @Suite("World detail in configs and packages") struct WorldDetailConfigTests {
@@ -37,5 +40,34 @@ import VideoModel
         #expect(try JSONDecoder().decode(PackageMetadata.self, from: data).world == .fine)
         let wrong = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"fine\"", with: "\"sharp\"").utf8)
         #expect(throws: DecodingError.self) { _ = try JSONDecoder().decode(PackageMetadata.self, from: wrong) }
+    }
+
+    /// The distribution metrics' reference clips of a fine-world suite entry are the fine world's (its
+    /// world facts say so); without an entry, the `detail` given (coarse by default).
+    @Test func referenceClipsFollowTheSuitesWorld() throws {
+        let spec = try Grammar.parse("a red square, plain background")
+        let world = WorldRenderer(width: 16, height: 16, frames: 4)
+        let clip = world.render(spec, seed: 0)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("ref-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        func features(_ detail: WorldDetail) throws -> [Double] {
+            var w = world
+            w.detail = detail
+            let url = scratch.appendingPathComponent("\(detail).mp4")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            try VideoWriter().write(w.render(spec, seed: WorldReference.referenceSeedBase), to: url)
+            return ClipFeatures.extract(try VideoReader.read(url))
+        }
+        func reference(_ entry: PromptEntry?, _ detail: WorldDetail = .coarse) throws -> [Double] {
+            let found = try WorldReference.prompts(groups: [(prompt: Grammar.prompt(spec), entry: entry, clips: [clip])],
+                                                   referenceSeeds: 1, scratch: scratch, detail: detail)
+            return try #require(found.prompts.first?.reference.first)
+        }
+        let fine = try features(.fine), coarse = try features(.coarse)
+        #expect(fine != coarse)
+        #expect(try reference(WorldSplit.entry(spec, detail: .fine)) == fine)
+        #expect(try reference(WorldSplit.entry(spec)) == coarse)
+        #expect(try reference(nil) == coarse)
+        #expect(try reference(nil, .fine) == fine)
     }
 }
