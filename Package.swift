@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "VideoCommon"]),
         .testTarget(name: "VBenchLiteTests", dependencies: ["VBenchLite", "VideoIO", "VideoCommon"]),
         .testTarget(name: "VideoInferenceTests", dependencies: ["VideoInference", "VideoModel", "TensorCore"]),
-        .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon", "ShapeWorld"]),
+        .testTarget(name: "TDMVideoTests", dependencies: ["TDMVideo", "VideoInference", "VideoCommon", "ShapeWorld", "VBenchLite"]),
         // Every test that runs the `tdm-video` binary lives here (the binary of the configuration under test).
         .testTarget(name: "CLITests", dependencies: ["TensorCore", "ShapeWorld", "VBenchLite", "VideoCommon"]),
     ],
