@@ -7,7 +7,8 @@ Each round runs every binary once, in the given order (rotated each round, so ne
 with the student and the issue-21 prompt, writing to a temporary folder. Per run it records the wall
 time and the CPU time (user + sys, from wait4's rusage) of the process. It prints the 1-minute load
 average before and after, per-binary medians, min and max, and checks that every binary wrote the same
-MP4 bytes as the first (a difference is reported, not hidden).
+MP4 bytes as the first or, where the container differs, the same decoded frames (ffmpeg's framemd5:
+timestamps, durations and an MD5 of every decoded picture).
 """
 import argparse
 import hashlib
@@ -47,6 +48,7 @@ def main():
     walls = {n: [] for n, _ in named}
     cpus = {n: [] for n, _ in named}
     digests = {}
+    frames = {}
     print(f"load before: {os.getloadavg()[0]:.2f}")
     for r in range(args.rounds):
         order = named[r % len(named):] + named[:r % len(named)]
@@ -55,8 +57,12 @@ def main():
             w, c = run_once(path, args.model, out, extra)
             walls[name].append(w)
             cpus[name].append(c)
-            with open(out, "rb") as f:
-                digests.setdefault(name, hashlib.sha256(f.read()).hexdigest())
+            if name not in digests:
+                with open(out, "rb") as f:
+                    digests[name] = hashlib.sha256(f.read()).hexdigest()
+                frames[name] = subprocess.run(["ffmpeg", "-v", "error", "-i", out, "-f", "framemd5", "-"],
+                                              capture_output=True, text=True, check=True).stdout
+                frames[name] = [l for l in frames[name].splitlines() if not l.startswith("#")]
     print(f"load after: {os.getloadavg()[0]:.2f}")
     for name, _ in named:
         w, c = walls[name], cpus[name]
@@ -67,7 +73,9 @@ def main():
     first = named[0][0]
     for name, _ in named[1:]:
         same = digests[name] == digests[first]
-        print(f"MP4 of {name} {'byte-identical to' if same else 'DIFFERS from'} {first}'s")
+        same_frames = frames[name] == frames[first]
+        print(f"MP4 of {name} {'byte-identical to' if same else 'not byte-identical to'} {first}'s; "
+              f"decoded frames {'identical' if same_frames else 'DIFFER'} ({len(frames[name])} frames)")
 
 
 if __name__ == "__main__":

@@ -95,6 +95,7 @@ struct cffmpeg_api { CFFMPEG_FUNCTIONS(CFFMPEG_FIELD) };
     X(cffmpeg_avutil, av_frame_get_buffer) \
     X(cffmpeg_avutil, av_frame_make_writable) \
     X(cffmpeg_avutil, av_log_set_level) \
+    X(cffmpeg_avutil, av_strerror) \
     X(cffmpeg_swscale, sws_freeContext) \
     X(cffmpeg_swscale, sws_getCoefficients) \
     X(cffmpeg_swscale, sws_getContext) \

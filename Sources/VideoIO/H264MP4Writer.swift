@@ -161,14 +161,17 @@ enum H264MP4Writer {
 
     /// Writes `bytes` to the temporary file at `path` (renamed into place by the caller).
     private static func write(_ bytes: [UInt8], to path: String, displayPath: String) throws {
+        // Failures carry the system's error as FFmpeg's AVERROR(errno), with av_strerror's words, as the
+        // libavformat path reports them.
         guard let file = fopen(path, "wb") else {
-            throw VideoIOError(.unwritableOutput, path: displayPath, reason: "cannot create the file: \(String(cString: strerror(errno)))")
+            throw VideoIOError(.unwritableOutput, path: displayPath, reason: "cannot create the file", ffmpegCode: cffmpeg_averror(errno))
         }
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        let writeError = written == bytes.count ? nil : String(cString: strerror(errno))
-        let closed = fclose(file) == 0
-        if let problem = writeError ?? (closed ? nil : String(cString: strerror(errno))) {
-            throw VideoIOError(.unwritableOutput, path: displayPath, reason: "cannot write the file: \(problem)")
+        let writeErrno = written == bytes.count ? 0 : errno
+        let closeErrno = fclose(file) == 0 ? 0 : errno
+        if writeErrno != 0 || closeErrno != 0 {
+            throw VideoIOError(.unwritableOutput, path: displayPath, reason: "cannot finish writing the file",
+                               ffmpegCode: cffmpeg_averror(writeErrno != 0 ? writeErrno : closeErrno))
         }
     }
 }
