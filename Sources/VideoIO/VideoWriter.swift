@@ -3,7 +3,9 @@ import Foundation
 import VideoCommon
 
 /// Writes an `RGBVideo` as a video file (MP4 unless the extension names another container FFmpeg knows)
-/// through libavformat/libavcodec, following the write sequence of swift-notes.md §4.
+/// through libavformat/libavcodec, following the write sequence of swift-notes.md §4; H.264 in a `.mp4`
+/// (the default) goes through libx264 directly and our own MP4 writer instead (`H264MP4Writer`: the same
+/// H.264 samples and decoded frames, without loading libavcodec's ~130 libraries).
 ///
 /// Rules, chosen once and kept:
 /// - **Frame rate:** the clip's own `video.fps` is used. The writer's `fps` applies only to clips whose
