@@ -2,7 +2,7 @@
 # Both install what is missing (Debian packages) and build in release mode.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev libavcodec-dev libavformat-dev libswscale-dev libavutil-dev pkg-config ffmpeg libopenmpi-dev openmpi-bin
+APT_PACKAGES := libopenblas-dev libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libx264-dev pkg-config ffmpeg libopenmpi-dev openmpi-bin
 BIN := .build/release/tdm-video
 
 .PHONY: deps build test demo quality bench fuzz clean

@@ -37,6 +37,9 @@ let package = Package(
         // pkgConfig: it would add -lavformat; the Debian/Ubuntu headers are on the default include path.
         .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        // libx264's header only: VideoIO's H.264 MP4 writer opens libx264 with dlopen and drives it directly,
+        // without libavcodec/libavformat (Sources/VideoIO/H264MP4Writer.swift).
+        .systemLibrary(name: "CX264", path: "Sources/CX264", providers: [.apt(["libx264-dev"])]),
         // Open MPI (data-parallel training and suite evaluation across ranks); only TDMVideo links it.
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
@@ -52,7 +55,7 @@ let package = Package(
         .target(name: "VideoInference", dependencies: ["VideoModel", "TensorCore", "AtomicFiles", "VideoCommon"], swiftSettings: fast),
         // The embedded world, the codec library, the scorer: each depends only on the leaves.
         .target(name: "ShapeWorld", dependencies: ["TensorCore", "VideoCommon"], swiftSettings: fast),
-        .target(name: "VideoIO", dependencies: ["CFFmpeg", "VideoCommon", "AtomicFiles"], swiftSettings: fast),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "CX264", "VideoCommon", "AtomicFiles"], swiftSettings: fast),
         .target(name: "VBenchLite", dependencies: ["VideoCommon", "AtomicFiles", "TensorCore"], swiftSettings: fast),
         // Training only: pretraining, distillation, their configs, checkpoints, logs and evaluations.
         .target(name: "TDMVideo",

@@ -85,6 +85,27 @@ enum cffmpeg_library { cffmpeg_avutil = 0, cffmpeg_swscale = 1, cffmpeg_avcodec 
 struct cffmpeg_api { CFFMPEG_FUNCTIONS(CFFMPEG_FIELD) };
 #undef CFFMPEG_FIELD
 
+/* The subset of the table that converts RGB pictures to yuv420p (libavutil's frames, libswscale): what the
+ * H.264 MP4 writer needs beside libx264 (Sources/VideoIO/H264MP4Writer.swift). libavutil and libswscale load in
+ * ~2 ms; libavcodec and libavformat, which it does without, bring ~130 more libraries (~30 ms). */
+#define CFFMPEG_PIXEL_FUNCTIONS(X) \
+    X(cffmpeg_avutil, av_d2q) \
+    X(cffmpeg_avutil, av_frame_alloc) \
+    X(cffmpeg_avutil, av_frame_free) \
+    X(cffmpeg_avutil, av_frame_get_buffer) \
+    X(cffmpeg_avutil, av_frame_make_writable) \
+    X(cffmpeg_avutil, av_log_set_level) \
+    X(cffmpeg_avutil, av_strerror) \
+    X(cffmpeg_swscale, sws_freeContext) \
+    X(cffmpeg_swscale, sws_getCoefficients) \
+    X(cffmpeg_swscale, sws_getContext) \
+    X(cffmpeg_swscale, sws_scale) \
+    X(cffmpeg_swscale, sws_setColorspaceDetails)
+
+#define CFFMPEG_FIELD(library, name) __typeof__(&name) _Nonnull name;
+struct cffmpeg_pixels_api { CFFMPEG_PIXEL_FUNCTIONS(CFFMPEG_FIELD) };
+#undef CFFMPEG_FIELD
+
 /* Number of functions in the table. */
 #define CFFMPEG_COUNT_ONE(library, name) + 1
 static inline int cffmpeg_function_count(void) { return 0 CFFMPEG_FUNCTIONS(CFFMPEG_COUNT_ONE); }
@@ -99,6 +120,13 @@ static inline int cffmpeg_function_count(void) { return 0 CFFMPEG_FUNCTIONS(CFFM
 static inline const char *_Nullable cffmpeg_resolve(struct cffmpeg_api *_Nonnull api, void *_Nonnull const *_Nonnull handles,
                                                     int *_Nonnull library) {
     CFFMPEG_FUNCTIONS(CFFMPEG_RESOLVE)
+    return NULL;
+}
+
+/* Fills the pixel table from libavutil and libswscale (`handles[2]`, in enum order). */
+static inline const char *_Nullable cffmpeg_resolve_pixels(struct cffmpeg_pixels_api *_Nonnull api,
+                                                           void *_Nonnull const *_Nonnull handles, int *_Nonnull library) {
+    CFFMPEG_PIXEL_FUNCTIONS(CFFMPEG_RESOLVE)
     return NULL;
 }
 #undef CFFMPEG_RESOLVE

@@ -17,6 +17,11 @@ public enum Compute {
 }
 
 extension Compute {
+    /// Opens OpenBLAS now (and fixes the worker count), rather than at the first GEMM. A command that
+    /// loads other libraries in the background does this first, since `dlopen` waits for any other
+    /// thread's `dlopen` (see `FFmpegLibrary.preloadInBackground`).
+    public static func prepare() { _ = threads }
+
     /// The OpenBLAS kernel set in use (e.g. "Haswell", "SkylakeX", "Cooperlake"); chosen when the
     /// library loads, from the CPU or from OPENBLAS_CORETYPE.
     public static var blasCore: String { OpenBLAS.functions.coreName().map { String(cString: $0) } ?? "unknown" }

@@ -6,7 +6,7 @@ import CFFmpeg
 /// rebound in place (they have exactly that layout). `ff` is the loaded FFmpeg (`FFmpegLibrary`).
 enum FFmpegFrames {
     /// Allocates a frame of `format` and size with its own (aligned, padded) buffers.
-    static func allocate(_ ff: cffmpeg_api, format: AVPixelFormat, width: Int, height: Int) -> UnsafeMutablePointer<AVFrame>? {
+    static func allocate<F: FFmpegPixelFunctions>(_ ff: F, format: AVPixelFormat, width: Int, height: Int) -> UnsafeMutablePointer<AVFrame>? {
         guard let frame = ff.av_frame_alloc() else { return nil }
         frame.pointee.format = format.rawValue
         frame.pointee.width = Int32(width)
@@ -31,7 +31,7 @@ enum FFmpegFrames {
 
     /// Converts all `rows` rows of `source` into `destination` with `context`.
     @discardableResult
-    static func scale(_ ff: cffmpeg_api, _ context: OpaquePointer, from source: UnsafeMutablePointer<AVFrame>, rows: Int32,
+    static func scale<F: FFmpegPixelFunctions>(_ ff: F, _ context: OpaquePointer, from source: UnsafeMutablePointer<AVFrame>, rows: Int32,
                       into destination: UnsafeMutablePointer<AVFrame>) -> Int32 {
         withUnsafeMutablePointer(to: &source.pointee.data) { sourceData in
             withUnsafeMutablePointer(to: &source.pointee.linesize) { sourceLines in
@@ -85,17 +85,31 @@ enum FFmpegFrames {
 }
 
 /// Owns an FFmpeg frame and frees it at the end of its scope.
-final class OwnedFrame {
-    let ff: cffmpeg_api
+final class OwnedFrame<F: FFmpegPixelFunctions> {
+    let ff: F
     var pointer: UnsafeMutablePointer<AVFrame>?
-    init(_ ff: cffmpeg_api, _ pointer: UnsafeMutablePointer<AVFrame>?) { self.ff = ff; self.pointer = pointer }
+    init(_ ff: F, _ pointer: UnsafeMutablePointer<AVFrame>?) { self.ff = ff; self.pointer = pointer }
     deinit { ff.av_frame_free(&pointer) }
 }
 
 /// Owns a scaler context and frees it at the end of its scope.
-final class OwnedScaler {
-    let ff: cffmpeg_api
+final class OwnedScaler<F: FFmpegPixelFunctions> {
+    let ff: F
     var context: OpaquePointer?
-    init(_ ff: cffmpeg_api, _ context: OpaquePointer? = nil) { self.ff = ff; self.context = context }
+    init(_ ff: F, _ context: OpaquePointer? = nil) { self.ff = ff; self.context = context }
     deinit { ff.sws_freeContext(context) }
 }
+
+/// The frame and scaler functions, from either table: the whole of FFmpeg (`cffmpeg_api`) or libavutil and
+/// libswscale alone (`cffmpeg_pixels_api`, the H.264 MP4 writer's). Both tables hold them with these names.
+protocol FFmpegPixelFunctions {
+    var av_frame_alloc: @convention(c) () -> UnsafeMutablePointer<AVFrame>? { get }
+    var av_frame_free: @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<AVFrame>?>?) -> Void { get }
+    var av_frame_get_buffer: @convention(c) (UnsafeMutablePointer<AVFrame>?, Int32) -> Int32 { get }
+    var sws_freeContext: @convention(c) (OpaquePointer?) -> Void { get }
+    var sws_scale: @convention(c) (OpaquePointer?, UnsafePointer<UnsafePointer<UInt8>?>?, UnsafePointer<Int32>?, Int32, Int32,
+                                   UnsafePointer<UnsafeMutablePointer<UInt8>?>?, UnsafePointer<Int32>?) -> Int32 { get }
+}
+
+extension cffmpeg_api: FFmpegPixelFunctions {}
+extension cffmpeg_pixels_api: FFmpegPixelFunctions {}

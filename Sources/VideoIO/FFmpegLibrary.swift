@@ -42,6 +42,38 @@ public enum FFmpegLibrary {
         return result
     }()
 
+    /// libavutil and libswscale alone (the RGB to yuv420p conversion of the H.264 MP4 writer), opened once.
+    /// When the whole table is loaded too, `dlopen` hands back the same two libraries.
+    private static let pixelsLoaded: Result<cffmpeg_pixels_api, LoadFailure> = {
+        let names = Array(libraryNames.prefix(2))
+        var handles: [UnsafeMutableRawPointer] = []
+        for name in names {
+            guard let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) else {
+                return .failure(LoadFailure(library: name, reason: dlerror().map { String(cString: $0) } ?? "dlopen failed"))
+            }
+            handles.append(handle)
+        }
+        let table = UnsafeMutablePointer<cffmpeg_pixels_api>.allocate(capacity: 1)
+        defer { table.deallocate() }
+        var library: Int32 = 0
+        let missing = handles.withUnsafeBufferPointer { list in
+            list.withMemoryRebound(to: UnsafeMutableRawPointer.self) { raw in
+                cffmpeg_resolve_pixels(table, raw.baseAddress!, &library)
+            }
+        }
+        if let missing {
+            return .failure(LoadFailure(library: names[Int(library)], reason: "it has no function \(String(cString: missing))"))
+        }
+        table.pointee.av_log_set_level(FFmpegLogging.requestedLevel)
+        return .success(table.pointee)
+    }()
+
+    /// The conversion functions (libavutil and libswscale only), or nil if they cannot be loaded.
+    static var pixels: cffmpeg_pixels_api? {
+        if case .success(let api) = pixelsLoaded { return api }
+        return nil
+    }
+
     /// Why the libraries could not be used: the library, and the loader's words.
     struct LoadFailure: Error, Equatable {
         var library: String
@@ -66,8 +98,31 @@ public enum FFmpegLibrary {
 
     /// Starts opening the libraries on a background thread and returns at once. Commands that will read
     /// or write video call it first; the first read or write then waits only for what is left.
-    public static func preloadInBackground() {
-        Thread.detachNewThread { _ = loaded }
+    ///
+    /// While one thread is inside `dlopen`, glibc's loader locks stop every other thread that calls
+    /// `dlopen` or `dlsym` (`dl_load_lock`) or creates a thread (`pthread_create` allocates the new
+    /// thread's TLS under `dl_load_tls_lock`): FFmpeg's ~30 ms of loading would stall the command's own
+    /// first `dlopen` of OpenBLAS and the start of the Dispatch workers, and nothing would overlap (a
+    /// single-clip sample sat ~70 ms idle that way, by `perf`). So the background thread first runs
+    /// `first` (e.g. opening OpenBLAS), then starts the Dispatch workers, and only then opens FFmpeg;
+    /// during that load the other threads only compute.
+    ///
+    /// With `mp4Only` (the command writes MP4 files and reads no video) only what the H.264 MP4 writer
+    /// needs is opened: libx264, libavutil and libswscale (~2 ms instead of ~30), or, where that writer
+    /// cannot run (no libx264 of the headers' version), the whole of FFmpeg.
+    public static func preloadInBackground(mp4Only: Bool = false, first: (@Sendable () -> Void)? = nil) {
+        Thread.detachNewThread {
+            first?()
+            startDispatchWorkers()
+            if mp4Only && H264MP4Writer.isAvailable { return }
+            _ = loaded
+        }
+    }
+
+    /// Runs one empty task per core on Dispatch's concurrent pool, so its worker threads exist (they stay
+    /// for a few seconds when idle) before FFmpeg's `dlopen` would hold up their creation.
+    static func startDispatchWorkers() {
+        DispatchQueue.concurrentPerform(iterations: max(2, ProcessInfo.processInfo.activeProcessorCount)) { _ in }
     }
 
     /// Opens the libraries now (if not done yet) and reports whether FFmpeg can be used.

@@ -55,12 +55,15 @@ public struct VideoIOError: Error, CustomStringConvertible, Sendable, Equatable 
 /// FFmpeg's text for an error code (`av_err2str` is a compound-literal macro Swift cannot import). Codes
 /// come from FFmpeg calls, so the libraries are loaded by then.
 func ffmpegErrorMessage(_ code: Int32) -> String {
-    guard let ff = try? FFmpegLibrary.api(for: "") else { return "error code \(code)" }
+    // libavutil's av_strerror, from the small table if it is loaded (the H.264 MP4 writer), else the whole one.
+    guard let strerror = FFmpegLibrary.pixels?.av_strerror ?? (try? FFmpegLibrary.api(for: ""))?.av_strerror else {
+        return "error code \(code)"
+    }
     let capacity = Int(AV_ERROR_MAX_STRING_SIZE) * 2
     let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: capacity)
     defer { buffer.deallocate() }
     buffer.initialize(repeating: 0, count: capacity)
-    if ff.av_strerror(code, buffer, capacity) < 0 {
+    if strerror(code, buffer, capacity) < 0 {
         return "error code \(code)"
     }
     return String(cString: buffer)

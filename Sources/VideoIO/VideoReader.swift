@@ -46,9 +46,9 @@ private final class DemuxedDecoder {
     private var formatContext: UnsafeMutablePointer<AVFormatContext>?
     private var codecContext: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private let decoded: OwnedFrame
-    private var rgb: OwnedFrame
-    private let scaler: OwnedScaler
+    private let decoded: OwnedFrame<cffmpeg_api>
+    private var rgb: OwnedFrame<cffmpeg_api>
+    private let scaler: OwnedScaler<cffmpeg_api>
     private let streamIndex: Int32
     private let path: String
     private let cropWidth: Int?

@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "No progress lines.") var quiet = false
 
     func run() throws {
-        FFmpegLibrary.preloadInBackground()
+        FFmpegLibrary.preloadInBackground(first: { Compute.prepare() })
         let outDir = URL(fileURLWithPath: out)
         do { try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")

@@ -107,8 +107,11 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Every output (.mp4, .gif, .png) goes through FFmpeg: open its libraries while the model loads and samples.
-        FFmpegLibrary.preloadInBackground()
+        // Every output (.mp4, .gif, .png) goes through FFmpeg or libx264: open the libraries while the model loads and
+        // samples (OpenBLAS first, so the sampler's first GEMM does not wait for that dlopen). MP4s alone need only
+        // libx264, libavutil and libswscale (VideoWriter's H.264 path); GIFs, PNGs and the contact sheet need FFmpeg.
+        let mp4Only = prompts != nil ? sheet == nil : URL(fileURLWithPath: out).pathExtension.lowercased() == "mp4"
+        FFmpegLibrary.preloadInBackground(mp4Only: mp4Only, first: { Compute.prepare() })
         if DiffusersPipelineFolder.isPipelineFolder(URL(fileURLWithPath: model)) { return try runPipeline() }
         guard frames == nil, height == nil, width == nil, maxSequenceLength == nil, lora == nil else {
             throw CLIError("--frames, --height, --width, --max-sequence-length and --lora apply to diffusers pipeline folders (model_index.json); \(model) is a tdm-video model package")

@@ -31,6 +31,43 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out))
     }
 
+    /// A single clip written as MP4 needs libx264, libavutil and libswscale only (VideoWriter's H.264 path),
+    /// not libavcodec and libavformat with their ~130 codec and protocol libraries (~30 ms of a ~90 ms
+    /// command): the loader's own list of the files it opened (`LD_DEBUG=files`) must not name them, and
+    /// the clip decodes with every frame. A GIF still goes through FFmpeg.
+    @Test func aSingleMP4ClipLoadsNoLibavcodec() throws {
+        let dir = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        /// The files the loader opened for `sample --out name` (LD_DEBUG_OUTPUT: a file, since the list of a
+        /// command that loads FFmpeg is larger than a pipe holds).
+        func loaded(writing name: String) throws -> String {
+            let log = dir.appendingPathComponent("ld-" + name).path
+            let r = try CLI.run(["sample", "--model", "models/student", "--prompt", "a red circle moving left, plain background",
+                                 "--out", dir.appendingPathComponent(name).path, "--quiet"],
+                                environment: ["LD_DEBUG": "files", "LD_DEBUG_OUTPUT": log])
+            #expect(r.status == 0, "\(r.err)")
+            let logs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("ld-" + name + ".") }
+            return try logs.map { try String(contentsOfFile: dir.appendingPathComponent($0).path, encoding: .utf8) }.joined()
+        }
+        let mp4 = try loaded(writing: "a.mp4")
+        #expect(mp4.contains("file=libx264.so") && mp4.contains("file=libswscale.so"), "the loader's list: \(mp4.suffix(3000))")
+        for lib in ["libavcodec.so", "libavformat.so"] {
+            #expect(!mp4.contains("file=" + lib), "\(lib) was loaded for one MP4")
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+        probe.arguments = ["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=codec_name,nb_read_frames",
+                           "-of", "csv=p=0", dir.appendingPathComponent("a.mp4").path]
+        let o = Pipe()
+        probe.standardOutput = o
+        try probe.run()
+        let answer = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        probe.waitUntilExit()
+        #expect(answer.trimmingCharacters(in: .whitespacesAndNewlines) == "h264,16", "ffprobe: \(answer)")
+        // A GIF is still written by FFmpeg (so the check above can see libavcodec when it is loaded).
+        #expect(try loaded(writing: "a.gif").contains("file=libavcodec.so"))
+    }
+
     /// `sample --prompts` in batches writes the same files as one clip at a time, byte for byte, and
     /// reports the render time per clip.
     @Test func batchesWriteTheSameClipsAsOneAtATime() throws {
