@@ -16,18 +16,32 @@
 enum MP4File {
     /// The file's bytes. `packets` are in decoding order, their NAL units with 4-byte lengths, times in
     /// frames; `rate` is frames per second as num/den; `tags` are (key, value) pairs of which `comment` is kept.
+    /// The track's timescale, one frame in its ticks, and the track's and the movie's durations (the movie's in
+    /// milliseconds, rounded up); nil when a duration does not fit the 32 bits of the version-0 boxes written
+    /// here (very long clips or very low frame rates: `VideoWriter` then writes through libavformat).
+    static func durations(frames: Int, rate: (num: Int, den: Int)) -> (timescale: Int, tick: Int, track: Int, movie: Int)? {
+        guard frames > 0, rate.num > 0, rate.den > 0, rate.num <= Int(UInt32.max), rate.den <= Int(UInt32.max) else { return nil }
+        var timescale = rate.num
+        while timescale < 10_000 { timescale *= 2 }
+        let tick = timescale / rate.num * rate.den
+        let (track, o1) = frames.multipliedReportingOverflow(by: tick)
+        guard !o1, track <= Int(UInt32.max), timescale <= Int(UInt32.max) else { return nil }
+        let movie = (track * 1000 + timescale - 1) / timescale
+        guard movie <= Int(UInt32.max) else { return nil }
+        return (timescale, tick, track, movie)
+    }
+
     static func h264(sps: [UInt8], pps: [UInt8], packets: [H264MP4Writer.Packet], width: Int, height: Int,
                      rate: (num: Int, den: Int), tags: [(String, String)], path: String) throws -> [UInt8] {
         guard !packets.isEmpty, rate.num > 0, rate.den > 0, sps.count >= 4 else {
             throw VideoIOError(.encodingFailed, path: path, reason: "nothing to put in the MP4 file")
         }
-        var timescale = rate.num
-        while timescale < 10_000 { timescale *= 2 }
-        let tick = timescale / rate.num * rate.den            // one frame in track ticks
+        guard let (timescale, tick, trackDuration, movieDuration) = durations(frames: packets.count, rate: rate) else {
+            throw VideoIOError(.encodingFailed, path: path, reason: "\(packets.count) frames at \(rate.num)/\(rate.den) fps "
+                                   + "last longer than a version-0 MP4 box can say")
+        }
         let shift = -packets[0].dts                            // decoding times start at zero
         let firstPresented = packets.map(\.pts).min()!
-        let trackDuration = packets.count * tick
-        let movieDuration = (trackDuration * 1000 + timescale - 1) / timescale   // milliseconds, rounded up
 
         var out = ByteWriter()
         out.box("ftyp") { b in

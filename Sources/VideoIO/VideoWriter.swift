@@ -38,9 +38,11 @@ public struct VideoWriter: Sendable {
     public func write(_ video: RGBVideo, to url: URL) throws {
         let path = url.path
         try validate(video, path: path)
-        if directH264, H264MP4Writer.handles(url, codec: codec), let pixels = FFmpegLibrary.pixels {
+        if directH264, H264MP4Writer.handles(url, codec: codec), let pixels = FFmpegLibrary.pixels,
+           case let rate = try frameRate(pixels.av_d2q, for: video, path: path),
+           MP4File.durations(frames: video.frameCount, rate: (Int(rate.num), Int(rate.den))) != nil {
             // H.264 in MP4 without libavcodec/libavformat: the same frames, ~30 ms less loading (H264MP4Writer).
-            let rate = try frameRate(pixels.av_d2q, for: video, path: path)
+            // A clip whose duration needs 64-bit boxes goes through libavformat below.
             let output = try AtomicOutputFile(url)
             do {
                 try H264MP4Writer.encode(video, rate: rate, crf: crf, metadata: sizeTag(video), to: output)

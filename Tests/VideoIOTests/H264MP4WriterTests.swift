@@ -27,6 +27,21 @@ import VideoCommon
         #expect(!H264MP4Writer.handles(URL(fileURLWithPath: "/tmp/a.mkv"), codec: .h264))
     }
 
+    /// The version-0 boxes hold 32-bit durations: a clip too long for them (300 frames at 0.001 fps is
+    /// 4.9e9 track ticks) is not given to MP4File, but written through libavformat, and reads back whole.
+    @Test func aClipTooLongForThirtyTwoBitBoxesGoesThroughFFmpeg() throws {
+        #expect(MP4File.durations(frames: 16, rate: (8, 1)) != nil)
+        #expect(MP4File.durations(frames: 300, rate: (1, 1000)) == nil)
+        let clip = TestSupport.movingClip(width: 16, height: 16, frames: 300, fps: 0.001)
+        let dir = try TestSupport.temporaryDirectory()
+        defer { TestSupport.cleanup(dir) }
+        let url = dir.appendingPathComponent("slow.mp4")
+        try VideoWriter().write(clip, to: url)
+        let back = try VideoReader.read(url)
+        #expect(back.frameCount == 300)
+        #expect(abs(back.fps - 0.001) < 1e-6, "read back at \(back.fps) fps")
+    }
+
     @Test(arguments: cases.map(\.0))
     func samplesAndFramesMatchTheFFmpegPath(_ name: String) throws {
         let clip = Self.cases.first { $0.0 == name }!.1
