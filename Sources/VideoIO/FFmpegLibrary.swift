@@ -45,27 +45,9 @@ public enum FFmpegLibrary {
     /// libavutil and libswscale alone (the RGB to yuv420p conversion of the H.264 MP4 writer), opened once.
     /// When the whole table is loaded too, `dlopen` hands back the same two libraries.
     private static let pixelsLoaded: Result<cffmpeg_pixels_api, LoadFailure> = {
-        let names = Array(libraryNames.prefix(2))
-        var handles: [UnsafeMutableRawPointer] = []
-        for name in names {
-            guard let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) else {
-                return .failure(LoadFailure(library: name, reason: dlerror().map { String(cString: $0) } ?? "dlopen failed"))
-            }
-            handles.append(handle)
-        }
-        let table = UnsafeMutablePointer<cffmpeg_pixels_api>.allocate(capacity: 1)
-        defer { table.deallocate() }
-        var library: Int32 = 0
-        let missing = handles.withUnsafeBufferPointer { list in
-            list.withMemoryRebound(to: UnsafeMutableRawPointer.self) { raw in
-                cffmpeg_resolve_pixels(table, raw.baseAddress!, &library)
-            }
-        }
-        if let missing {
-            return .failure(LoadFailure(library: names[Int(library)], reason: "it has no function \(String(cString: missing))"))
-        }
-        table.pointee.av_log_set_level(FFmpegLogging.requestedLevel)
-        return .success(table.pointee)
+        let result = resolveTable(Array(libraryNames.prefix(2)), cffmpeg_resolve_pixels)
+        if case .success(let api) = result { api.av_log_set_level(FFmpegLogging.requestedLevel) }
+        return result
     }()
 
     /// The conversion functions (libavutil and libswscale only), or nil if they cannot be loaded.
@@ -139,6 +121,15 @@ public enum FFmpegLibrary {
     /// of the process (FFmpeg keeps global state and cannot be unloaded safely).
     static func load(_ names: [String]) -> Result<cffmpeg_api, LoadFailure> {
         precondition(names.count == Int(cffmpeg_library_count.rawValue), "one name per FFmpeg library")
+        return resolveTable(names, cffmpeg_resolve)
+    }
+
+    /// Opens `names` in order and fills a function table from them with `resolve` (one of shim.h's
+    /// `cffmpeg_resolve*`, which names the first missing function and the index of its library). On a
+    /// failure every library opened here is closed again.
+    static func resolveTable<Table>(_ names: [String],
+                                    _ resolve: (UnsafeMutablePointer<Table>, UnsafePointer<UnsafeMutableRawPointer>,
+                                                UnsafeMutablePointer<Int32>) -> UnsafePointer<CChar>?) -> Result<Table, LoadFailure> {
         var handles: [UnsafeMutableRawPointer] = []
         for name in names {
             guard let handle = dlopen(name, RTLD_LAZY | RTLD_LOCAL) else {
@@ -148,14 +139,10 @@ public enum FFmpegLibrary {
             }
             handles.append(handle)
         }
-        let table = UnsafeMutablePointer<cffmpeg_api>.allocate(capacity: 1)
+        let table = UnsafeMutablePointer<Table>.allocate(capacity: 1)
         defer { table.deallocate() }
         var library: Int32 = 0
-        let missing = handles.withUnsafeBufferPointer { list in
-            list.withMemoryRebound(to: UnsafeMutableRawPointer.self) { raw in
-                cffmpeg_resolve(table, raw.baseAddress!, &library)
-            }
-        }
+        let missing = handles.withUnsafeBufferPointer { resolve(table, $0.baseAddress!, &library) }
         if let missing {
             for opened in handles.reversed() { dlclose(opened) }
             return .failure(LoadFailure(library: names[Int(library)],
