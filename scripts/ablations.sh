@@ -6,13 +6,16 @@
 # sharpness gap, still-prompt motion), and the wall clock of each distillation (with the iteration keep_best
 # kept), next to the teacher at its default (100 NFE) and at 4 DDIM steps, and the world's own clips (the floor).
 # Every run's clips, reports and logs stay in RUNS.
-# Usage: [SEEDS=16] [CONFIGS="distill distill_no_is ..."] scripts/ablations.sh [TEACHER=models/teacher] [RUNS=runs/ablations]
+# SUITE names the held-out suite (default configs/suites/heldout_full_info.json; a fine-world teacher is scored on
+# configs/suites/heldout_fine_info.json, whose world facts make the reference clips fine).
+# Usage: [SEEDS=16] [SUITE=...] [CONFIGS="distill distill_no_is ..."] scripts/ablations.sh [TEACHER=models/teacher] [RUNS=runs/ablations]
 set -euo pipefail
 teacher="${1:-models/teacher}"
 runs="${2:-runs/ablations}"
 seeds="${SEEDS:-16}"
 B=.build/release/tdm-video
-suite=configs/suites/heldout_full_info.json
+suite="${SUITE:-configs/suites/heldout_full_info.json}"
+[ -f "$suite" ] || { echo "ablations.sh: no suite file $suite" >&2; exit 1; }
 mkdir -p "$runs"
 [ -x "$B" ] || swift build -c release >/dev/null
 
