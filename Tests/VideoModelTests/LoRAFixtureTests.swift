@@ -75,7 +75,8 @@ import Testing
             print("LoRA unfused scale \(scale): rel_err \(e)")
             #expect(e <= Self.tolerance, "scale \(scale): rel_err \(e)")
             #expect(Self.relErr(out, ref["output_no_lora"]!) > 100 * Self.tolerance)
-            #expect(model.parameters.array == base, "an unfused forward changed the weights")
+            let untouched = model.parameters.array == base
+            #expect(untouched, "an unfused forward changed the weights")
             // The same adapter fused into a copy: the same output up to float32 rounding.
             let fusedModel = try model.copy()
             #expect(fusedModel.attachedLoRA.isEmpty)
@@ -86,7 +87,8 @@ import Testing
             #expect(d < 1e-6, "scale \(scale): unfused vs fused rel_err \(d)")
             try LoRAUnfused.detach(attached, from: model)
             #expect(model.attachedLoRA.isEmpty)
-            #expect(try Self.run(model, ref) == noLoRA, "detaching did not restore the output exactly")
+            let restored = try Self.run(model, ref) == noLoRA
+            #expect(restored, "detaching did not restore the output exactly")
         }
         // Two adapters at once add up: 0.5 + 0.5 is the adapter at 1.
         let halves = [try LoRAUnfused.attach(adapter, to: model, scale: 0.5), try LoRAUnfused.attach(adapter, to: model, scale: 0.5)]
@@ -95,8 +97,8 @@ import Testing
         #expect(Self.relErr(try Self.run(model, ref), ref["output_scale_0_5"]!) <= Self.tolerance)
         try LoRAUnfused.detach(halves[1], from: model)
         #expect(throws: ModelError.self) { try LoRAUnfused.detach(halves[1], from: model) }
-        #expect(try Self.run(model, ref) == noLoRA)
-        #expect(model.parameters.array == base)
+        let restored = try Self.run(model, ref) == noLoRA, untouched = model.parameters.array == base
+        #expect(restored && untouched, "after detaching both: output restored \(restored), weights untouched \(untouched)")
     }
 
     /// Every Linear the forward pass calls has its unfused hook: a LoRA on all of them (time embedding, text
@@ -180,10 +182,12 @@ import Testing
         // The pipeline's switch: unfused attaches, fused changes the weights.
         let base = model.parameters.array
         try LoRAMode.unfused.apply(LoRAAdapter.load(Self.loraFile), to: model, scale: 1)
-        #expect(model.attachedLoRA.count == 1 && model.parameters.array == base)
+        let unchanged = model.parameters.array == base
+        #expect(model.attachedLoRA.count == 1 && unchanged, "unfused: \(model.attachedLoRA.count) attached, weights unchanged \(unchanged)")
         LoRAUnfused.detachAll(from: model)
         try LoRAMode.fused.apply(LoRAAdapter.load(Self.loraFile), to: model, scale: 1)
-        #expect(model.attachedLoRA.isEmpty && model.parameters.array != base)
+        let changed = model.parameters.array != base
+        #expect(model.attachedLoRA.isEmpty && changed, "fused: \(model.attachedLoRA.count) attached, weights changed \(changed)")
     }
 
     /// The unfused low-rank path gives the fused layer's output.
