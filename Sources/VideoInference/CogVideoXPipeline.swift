@@ -6,7 +6,8 @@ import VideoModel
 /// components loaded in turn so that the whole run fits in bounded memory:
 /// 1. the tokenizer and T5 encoder encode the prompts and the negative prompt (tokenized to
 ///    `maxSequenceLength`, T5 run without attention mask, "" encoded like any prompt), then are freed;
-/// 2. the transformer is loaded (a LoRA fused into it at its scale, as `fuse_lora` does) and denoises the
+/// 2. the transformer is loaded (a LoRA fused into it at its scale, as `fuse_lora` does, or attached
+///    unfused, as peft runs it before `fuse_lora`) and denoises the
 ///    latents [B, F_lat, C, H/8, W/8] (diffusers' and our transformer's layout alike) with the batch
 ///    [uncond; cond], v = v_u + g (v_c - v_u), and the folder's scheduler (DDIM with eta 0, or DPM), then is
 ///    freed;
@@ -29,9 +30,11 @@ public final class CogVideoXPipeline {
         public var scheduler: SchedulerKind
         public var maxSequenceLength: Int
         public var negativePrompt: String = ""
-        /// A diffusers `pytorch_lora_weights.safetensors` fused into the transformer at `loraScale`.
+        /// A diffusers `pytorch_lora_weights.safetensors` applied to the transformer at `loraScale`, fused
+        /// into its weights or attached unfused (`loraMode`; fused is faster, both give the same output).
         public var lora: URL? = nil
         public var loraScale: Float = 1
+        public var loraMode: LoRAMode = .fused
         /// Frames per second written to the clip (CogVideoX-2b's exports use 8).
         public var fps: Double = 8
 
@@ -145,8 +148,8 @@ public final class CogVideoXPipeline {
             let model = try CogVideoXTransformer.load(directory: folder.transformerDirectory)
             if let lora = o.lora {
                 let adapter = try LoRAAdapter.load(lora)
-                try LoRAFusion.fuse(adapter, into: model, scale: o.loraScale)
-                log?("LoRA: fused \(adapter.targets.count) modules of \(lora.path) at scale \(o.loraScale)")
+                try o.loraMode.apply(adapter, to: model, scale: o.loraScale)
+                log?("LoRA: \(adapter.targets.count) modules of \(lora.path) at scale \(o.loraScale), \(o.loraMode.rawValue)")
             }
             var scheduler = o.scheduler.make(schedule: folder.scheduler.schedule)
             timesteps = scheduler.timesteps(steps: o.steps)

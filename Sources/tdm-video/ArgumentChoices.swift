@@ -9,3 +9,4 @@ extension SchedulerKind: ExpressibleByArgument {}
 extension GeneratorLoss: ExpressibleByArgument {}
 extension Matching: ExpressibleByArgument {}
 extension WorldDetail: ExpressibleByArgument {}
+extension LoRAMode: ExpressibleByArgument {}

@@ -24,8 +24,9 @@ struct SampleCommand: ParsableCommand {
         A diffusers CogVideoXPipeline folder (it holds model_index.json, e.g. CogVideoX-2b) renders as
         diffusers' pipeline does: frames, size and scheduler from the folder (49 frames at 480x720 for
         CogVideoX-2b), 50 steps, guidance 6, unless --frames, --height, --width, --steps, --guidance or
-        --scheduler say otherwise; --lora fuses a diffusers pytorch_lora_weights.safetensors (e.g. TDM's 4-step
-        student: --lora ... --steps 4 --guidance 1). The text encoder, transformer and VAE are loaded in turn.
+        --scheduler say otherwise; --lora applies a diffusers pytorch_lora_weights.safetensors (e.g. TDM's 4-step
+        student: --lora ... --steps 4 --guidance 1), fused into the transformer's weights unless --lora-mode
+        unfused. The text encoder, transformer and VAE are loaded in turn.
         With --prompts (a VBench *_full_info.json suite, or a text file with one prompt per line) --out is a
         folder and files are named as VBench expects: {prompt}-{i}.mp4 for i in 0..<seeds; the clips are rendered --batch at
         a time, side by side over the cores (each one bit for bit the clip rendered alone), then written. Under mpirun the clips
@@ -54,8 +55,9 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Pipeline folders: height in pixels (default sample_height x 8).") var height: Int?
     @Option(help: "Pipeline folders: width in pixels (default sample_width x 8).") var width: Int?
     @Option(help: "Pipeline folders: text tokens (default the transformer's max_text_seq_length, 226).") var maxSequenceLength: Int?
-    @Option(help: "Pipeline folders: a diffusers LoRA (pytorch_lora_weights.safetensors) fused into the transformer.") var lora: String?
+    @Option(help: "Pipeline folders: a diffusers LoRA (pytorch_lora_weights.safetensors) applied to the transformer (see --lora-mode).") var lora: String?
     @Option(help: "Pipeline folders: the LoRA's scale.") var loraScale: Float = 1
+    @Option(help: ArgumentHelp("Pipeline folders, with --lora: how the LoRA is applied. fused (the default, faster) adds it into the transformer's weights once; unfused leaves the weights untouched and adds the LoRA's low-rank product after each adapted layer in every step (the same output, slower).", valueName: "mode")) var loraMode: LoRAMode?
 
     func validate() throws {
         guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give exactly one of --prompt and --prompts") }
@@ -67,6 +69,7 @@ struct SampleCommand: ParsableCommand {
         if let g = guidance { guard g >= 0 && g <= 50 else { throw ValidationError("--guidance must be in [0, 50]") } }
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
         guard (1...64).contains(batch) else { throw ValidationError("--batch must be in 1...64") }
+        if loraMode != nil && lora == nil { throw ValidationError("--lora-mode says how the --lora file is applied; give --lora too, or leave --lora-mode out") }
         _ = try memoryBudget(maxMemory)
     }
 

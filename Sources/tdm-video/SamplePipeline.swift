@@ -24,6 +24,7 @@ extension SampleCommand {
         }
         guard loraScale.isFinite else { throw CLIError("--lora-scale must be finite") }
         o.loraScale = loraScale
+        if let loraMode { o.loraMode = loraMode }
         if sheet != nil { throw CLIError("--sheet applies to tdm-video model packages (it draws the world's ground truth)") }
         let shape = try pipeline.latentShape(batch: 1, options: o)
         let nfe = CogVideoXPipeline.nfe(o)

@@ -22,7 +22,8 @@ struct VerifyCommand: ParsableCommand {
         prompt embeddings and latents after every step 1e-4 relative; frames 1e-4 absolute); a VAE folder
         (AutoencoderKLCogVideoX) decode, encode and tiled decode; a T5 text_encoder folder its output with and
         without mask, position buckets and block outputs; a tokenizer folder (spiece.model) every case of a
-        reference.json exactly; a transformer folder with --lora the LoRA at scales 1 and 0.5. --reference
+        reference.json exactly; a transformer folder with --lora the LoRA at scales 1 and 0.5, fused into the weights
+        and attached unfused. --reference
         defaults to the folder's reference.safetensors (reference.json for a tokenizer).
 
         Examples:

@@ -68,6 +68,21 @@ import Testing
         #expect(try loaded(writing: "a.gif").contains("file=libavcodec.so"))
     }
 
+    /// `--lora-mode` says how a `--lora` is applied: alone it is a usage error (exit 64) naming both options;
+    /// an unknown mode names the allowed ones.
+    @Test func sampleLoRAModeNeedsLoRA() throws {
+        let pipeline = CLI.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/cogvideox-pipeline-tiny").path
+        let dir = CLI.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("a.mp4").path
+        let alone = try CLI.run(["sample", "--model", pipeline, "--prompt", "a red ball", "--out", out, "--lora-mode", "unfused"])
+        #expect(alone.status == 64 && alone.err.contains("--lora-mode") && alone.err.contains("--lora too"), "\(alone.err)")
+        let lora = CLI.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/cogvideox-lora-tiny/pytorch_lora_weights.safetensors").path
+        let bad = try CLI.run(["sample", "--model", pipeline, "--prompt", "a red ball", "--out", out, "--lora", lora, "--lora-mode", "half"])
+        #expect(bad.status == 64 && bad.err.contains("fused") && bad.err.contains("unfused"), "\(bad.err)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     /// `sample --prompts` in batches writes the same files as one clip at a time, byte for byte, and
     /// reports the render time per clip.
     @Test func batchesWriteTheSameClipsAsOneAtATime() throws {

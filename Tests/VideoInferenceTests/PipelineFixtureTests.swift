@@ -28,6 +28,33 @@ import VideoModel
         }
     }
 
+    /// `loraMode` fused and unfused give the same denoised latents (the fixture LoRA fits this transformer:
+    /// 2 blocks of width 16), and both differ from the run without the LoRA.
+    @Test func pipelineWithLoRAFusedOrUnfused() throws {
+        let pipeline = try CogVideoXPipeline(directory: Self.folder)
+        var o = pipeline.defaults
+        o.steps = 4
+        func latents(_ mode: LoRAMode?) throws -> [Float] {
+            var p = o
+            if let mode {
+                p.lora = Self.root.appendingPathComponent("cogvideox-lora-tiny/pytorch_lora_weights.safetensors")
+                p.loraScale = 0.8
+                p.loraMode = mode
+            }
+            var lines: [String] = []
+            let out = try pipeline(prompts: ["a red ball"], options: p, seed: 3, decode: false) { lines.append($0) }
+            if let mode {
+                #expect(lines.contains { $0.hasPrefix("LoRA: 8 modules") && $0.hasSuffix(", \(mode.rawValue)") }, "\(lines)")
+            }
+            return out.latents
+        }
+        let fused = try latents(.fused), unfused = try latents(.unfused), none = try latents(nil)
+        let d = compareTensors(unfused, fused).relErr
+        print("pipeline LoRA unfused vs fused latents: rel_err \(d)")
+        #expect(d < 1e-5, "unfused vs fused: rel_err \(d)")
+        #expect(compareTensors(fused, none).relErr > 1e-2)
+    }
+
     @Test("the folder's defaults and scheduler")
     func folderDefaults() throws {
         let f = try DiffusersPipelineFolder.load(Self.folder)

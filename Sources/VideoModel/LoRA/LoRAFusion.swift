@@ -9,7 +9,8 @@ import TensorCore
 ///
 /// Unfusing subtracts the same product again, as peft's `unmerge` does: the weights return to within float32
 /// rounding of the originals (not bit for bit), without keeping a second copy of every adapted matrix
-/// (1.8 GB of Float32 for CogVideoX-2b's attention).
+/// (1.8 GB of Float32 for CogVideoX-2b's attention). `LoRAUnfused` applies an adapter without touching
+/// the weights instead, at the price of extra work in every forward.
 public enum LoRAFusion {
     /// What `fuse` changed, for `unfuse`.
     public struct Fused: Sendable {
@@ -41,31 +42,6 @@ public enum LoRAFusion {
                 sgemmParallelRows(m: t.outFeatures, n: t.inFeatures, k: t.rank, alpha: factor, a: b.baseAddress!, lda: t.rank,
                                   b: a.baseAddress!, ldb: t.inFeatures, beta: 1, c: model.parameters.p + e.offset,
                                   ldc: t.inFeatures)
-            }
-        }
-    }
-}
-
-/// The unfused form of a LoRA layer, peft's `lora.Linear.forward`: y = x·Wᵀ + b + scaling * scale *
-/// (x·Aᵀ)·Bᵀ, the low-rank path computed beside the untouched base weight. This is what a forward pass
-/// calls when adapters are switched per step without touching the weights; the transformer's blocks do not
-/// call it yet (that needs a hook after their Linear calls), so `LoRAFusion` is the way a LoRA is applied
-/// to the whole model today.
-public enum LoRALowRank {
-    /// y[m, out] += factor * (x[m, in] · Aᵀ) · Bᵀ, with factor = target.scaling * scale. `x` rows are `ldx`
-    /// apart (default `in`), `y` rows `ldy` apart (default `out`).
-    public static func addForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, m: Int,
-                                  target t: LoRAAdapter.Target, scale: Float, ldx: Int? = nil, ldy: Int? = nil) {
-        var hidden = [Float](repeating: 0, count: m * t.rank)
-        hidden.withUnsafeMutableBufferPointer { h in
-            t.a.withUnsafeBufferPointer { a in
-                sgemmParallelRows(transB: true, m: m, n: t.rank, k: t.inFeatures, a: x, lda: ldx ?? t.inFeatures,
-                                  b: a.baseAddress!, ldb: t.inFeatures, c: h.baseAddress!, ldc: t.rank)
-            }
-            t.b.withUnsafeBufferPointer { b in
-                sgemmParallelRows(transB: true, m: m, n: t.outFeatures, k: t.rank, alpha: t.scaling * scale,
-                                  a: h.baseAddress!, lda: t.rank, b: b.baseAddress!, ldb: t.rank, beta: 1,
-                                  c: y, ldc: ldy ?? t.outFeatures)
             }
         }
     }

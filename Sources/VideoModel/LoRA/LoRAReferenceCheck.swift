@@ -1,10 +1,11 @@
 import Foundation
 import TensorCore
 
-/// Compares a transformer with a LoRA fused in against diffusers + peft outputs (`cogvideox-lora-tiny/
+/// Compares a transformer with a LoRA against diffusers + peft outputs (`cogvideox-lora-tiny/
 /// reference.safetensors`: the base fixture's inputs, `output` at adapter weight 1, `output_scale_0_5` at 0.5,
-/// `output_no_lora`). The model is left as it was given (each fused adapter is unfused again).
-/// For `tdm-video verify`.
+/// `output_no_lora`), at each scale fused into the weights (`LoRAFusion`) and attached unfused
+/// (`LoRAUnfused`). The model is left as it was given (each fused adapter is unfused again, each attached one
+/// detached). For `tdm-video verify`.
 public enum LoRAReferenceCheck {
     public static func run(model: CogVideoXTransformer, adapter: LoRAAdapter, reference: SafeTensorsFile,
                            source: String) throws -> [ReferenceCheck.Line] {
@@ -36,6 +37,15 @@ public enum LoRAReferenceCheck {
             }
             try LoRAFusion.unfuse(fused, from: model)
             add("\(key) (scale \(scale), fused)", out, ref)
+
+            let attached = try LoRAUnfused.attach(adapter, to: model, scale: scale)
+            let unfusedOut: [Float]
+            do { unfusedOut = try forward() } catch {
+                try LoRAUnfused.detach(attached, from: model)
+                throw error
+            }
+            try LoRAUnfused.detach(attached, from: model)
+            add("\(key) (scale \(scale), unfused)", unfusedOut, ref)
         }
         return lines
     }

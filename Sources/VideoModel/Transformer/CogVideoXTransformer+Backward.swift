@@ -14,6 +14,7 @@ extension CogVideoXTransformer {
     @discardableResult
     public func backward(_ cache: ForwardCache, dOutput: [Float], inputGradients: Bool = true) throws -> InputGradients {
         guard cache.training else { throw ModelError.badInput("backward needs a cache from forwardTraining") }
+        try refuseUnfusedLoRA("backward")
         let dm = cache.dims
         guard dOutput.count == dm.b * dm.n * dm.pOut else {
             throw ModelError.badInput("output gradient has \(dOutput.count) values, expected \(dm.b * dm.n * dm.pOut)")

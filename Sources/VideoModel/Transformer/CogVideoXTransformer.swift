@@ -23,13 +23,17 @@ public struct VideoShape: Sendable, Equatable, Codable {
 /// The output is the v-prediction. cogvideox.md is the reference for every formula here.
 ///
 /// Parameters and gradients live in one slab each (`ParameterLayout` says where each diffusers name
-/// is). `forward` runs inference; `forwardTraining` also keeps what `backward` needs.
+/// is). `forward` runs inference; `forwardTraining` also keeps what `backward` needs. LoRA adapters
+/// attached unfused (`LoRAUnfused`) run in the inference forward only.
 public final class CogVideoXTransformer: @unchecked Sendable {
     public let config: CogVideoXConfig
     public let layout: ParameterLayout
     public let parameters: FloatBuffer
     /// Gradient slab, same layout; allocated by the first `zeroGradients()`.
     public private(set) var gradients: FloatBuffer?
+    /// LoRA adapters attached unfused; every forward takes one snapshot of it under `loraLock`.
+    private var unfusedLoRA = UnfusedLoRA()
+    private let loraLock = NSLock()
 
     public init(config: CogVideoXConfig) throws {
         try config.validate()
@@ -40,12 +44,30 @@ public final class CogVideoXTransformer: @unchecked Sendable {
 
     public var parameterCount: Int { layout.total }
 
+    /// The LoRA adapters attached unfused (`LoRAUnfused.attach`), in attach order.
+    public var attachedLoRA: [LoRAUnfused.Attached] { withUnfusedLoRA { $0.attached } }
+
+    func withUnfusedLoRA<T>(_ body: (inout UnfusedLoRA) throws -> T) rethrows -> T {
+        loraLock.lock()
+        defer { loraLock.unlock() }
+        return try body(&unfusedLoRA)
+    }
+
+    /// Training runs on the weights alone: with adapters attached its gradients would belong to another model.
+    func refuseUnfusedLoRA(_ what: String, _ snapshot: UnfusedLoRA? = nil) throws {
+        let n = (snapshot ?? withUnfusedLoRA { $0 }).attached.count
+        guard n == 0 else {
+            throw ModelError.badInput("\(what) does not support unfused LoRA adapters, and \(n) \(n == 1 ? "is" : "are") attached: fuse them (LoRAFusion.fuse) or detach them (LoRAUnfused.detach) first")
+        }
+    }
+
     /// Zeroes (allocating on first use) the gradient slab.
     public func zeroGradients() {
         if let g = gradients { g.zero() } else { gradients = FloatBuffer(count: layout.total) }
     }
 
-    /// A deep copy (weights only): the student and the fake score start as copies of the teacher.
+    /// A deep copy (weights only, without attached unfused LoRAs): the student and the fake score start as
+    /// copies of the teacher.
     public func copy() throws -> CogVideoXTransformer {
         let m = try CogVideoXTransformer(config: config)
         m.parameters.copy(from: parameters)
@@ -277,6 +299,8 @@ public final class CogVideoXTransformer: @unchecked Sendable {
     func run(hidden: [Float], shape: VideoShape, text: [Float], textLength: Int, timesteps: [Float],
              timeEmbeddingOffset: [Float]?, training: Bool, capture: Bool) throws -> ForwardCache {
         let dm = try dims(shape, textLength: textLength)
+        let lora = withUnfusedLoRA { $0 }
+        if training { try refuseUnfusedLoRA("forwardTraining", lora) }
         guard hidden.count == shape.count else {
             throw ModelError.badInput("latent has \(hidden.count) values, shape \(shape.dims) needs \(shape.count)")
         }
@@ -297,7 +321,7 @@ public final class CogVideoXTransformer: @unchecked Sendable {
             text.withUnsafeBufferPointer { tb in
                 if !split {
                     runWhole(cache, hidden: hb.baseAddress!, text: tb.baseAddress!, timesteps: timesteps[...],
-                             timeEmbeddingOffset: timeEmbeddingOffset.map { $0[...] }, capture: capture)
+                             timeEmbeddingOffset: timeEmbeddingOffset.map { $0[...] }, capture: capture, lora: lora)
                     return
                 }
                 let hp = SendablePointer(hb.baseAddress!), tp = SendablePointer(tb.baseAddress!)
@@ -309,7 +333,7 @@ public final class CogVideoXTransformer: @unchecked Sendable {
                         runWhole(parts[k], hidden: hp.p + lo * perHidden, text: tp.p + lo * perText,
                                  timesteps: timesteps[lo..<hi],
                                  timeEmbeddingOffset: timeEmbeddingOffset.map { $0[(lo * dm.te)..<(hi * dm.te)] },
-                                 capture: false)
+                                 capture: false, lora: lora)
                         (out.p + lo * perOut).update(from: parts[k].output.p, count: (hi - lo) * perOut)
                     }
                 }
@@ -318,11 +342,15 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         return cache
     }
 
-    /// One forward pass of the whole network over `cache.dims.b` samples at `hidden`, `text`.
+    /// One forward pass of the whole network over `cache.dims.b` samples at `hidden`, `text`, with the
+    /// unfused LoRA adapters of `lora` added after their Linear calls.
     func runWhole(_ cache: ForwardCache, hidden: UnsafePointer<Float>, text: UnsafePointer<Float>,
-                  timesteps: ArraySlice<Float>, timeEmbeddingOffset: ArraySlice<Float>?, capture: Bool) {
+                  timesteps: ArraySlice<Float>, timeEmbeddingOffset: ArraySlice<Float>?, capture: Bool,
+                  lora adapters: UnfusedLoRA) {
         let dm = cache.dims
         let P = parameters.p, L = layout
+        let lora = adapters.isEmpty ? nil
+            : UnfusedLoRA.Pass(lora: adapters, scratch: cache.loraScratch(count: dm.b * dm.s * adapters.maxRank))
         let pos = tables(dm)
         cache.ropeCos = pos.ropeCos
         cache.ropeSin = pos.ropeSin
@@ -331,8 +359,10 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         cache.temb.copy(from: PositionalEmbeddings.timestep(Array(timesteps), dim: dm.d, flipSinToCos: config.flipSinToCos,
                                                             freqShift: config.freqShift))
         Linear.forward(y: cache.h1.p, x: cache.temb.p, w: P + L.time1W, b: P + L.time1B, m: dm.b, k: dm.d, n: dm.te)
+        lora?.add(.timeLinear1, y: cache.h1.p, x: cache.temb.p, m: dm.b)
         Activation.siluForward(cache.a1.p, cache.h1.p, dm.b * dm.te)
         Linear.forward(y: cache.emb.p, x: cache.a1.p, w: P + L.time2W, b: P + L.time2B, m: dm.b, k: dm.te, n: dm.te)
+        lora?.add(.timeLinear2, y: cache.emb.p, x: cache.a1.p, m: dm.b)
         if capture { cache.activations["act.time_embedding"] = cache.emb.array }
         if let o = timeEmbeddingOffset { for (i, v) in o.enumerated() { cache.emb[i] += v } }
         Activation.siluForward(cache.semb.p, cache.emb.p, dm.b * dm.te)
@@ -343,6 +373,7 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         cache.textInput.p.update(from: text, count: dm.b * dm.l * dm.dt)
         Linear.forward(y: cache.textRows.p, x: cache.textInput.p, w: P + L.textW, b: P + L.textB,
                        m: dm.b * dm.l, k: dm.dt, n: dm.d)
+        lora?.add(.textProj, y: cache.textRows.p, x: cache.textInput.p, m: dm.b * dm.l)
         Linear.forward(y: cache.videoRows.p, x: cache.patches.p, w: P + L.patchW, b: P + L.patchB,
                        m: dm.b * dm.n, k: dm.cpp, n: dm.d)
         let x0 = cache.stream(0)
@@ -351,7 +382,7 @@ public final class CogVideoXTransformer: @unchecked Sendable {
 
         // 3. Blocks.
         for i in 0..<config.numLayers {
-            blockForward(i, cache.blockCache(i), cache, input: cache.stream(i), output: cache.stream(i + 1))
+            blockForward(i, cache.blockCache(i), cache, input: cache.stream(i), output: cache.stream(i + 1), lora: lora)
             if capture {
                 let x = cache.stream(i + 1)
                 var video = [Float](), textPart = [Float]()
@@ -376,27 +407,37 @@ public final class CogVideoXTransformer: @unchecked Sendable {
                           w: P + L.normFinalW, b: P + L.normFinalB, rows: rowsV, dim: dm.d, eps: Float(config.normEps))
         Linear.forward(y: cache.modOut.p, x: cache.semb.p, w: P + L.normOutLinW, b: P + L.normOutLinB,
                        m: dm.b, k: dm.te, n: 2 * dm.d)
+        lora?.add(.normOutLinear, y: cache.modOut.p, x: cache.semb.p, m: dm.b)
         BlockOps.modulatedLayerNorm(out: cache.z.p, mean: cache.y2Mean.p, rstd: cache.y2Rstd.p, x: cache.y1.p,
                                     w: P + L.normOutW, b: P + L.normOutB, eps: Float(config.normEps),
                                     mod: cache.modOut.p, chunks: .head, batch: dm.b, rows: dm.n, textRows: 0, dim: dm.d)
         if capture { cache.activations["act.norm_out"] = cache.z.array }
         Linear.forward(y: cache.outTokens.p, x: cache.z.p, w: P + L.projW, b: P + L.projB, m: rowsV, k: dm.d, n: dm.pOut)
+        lora?.add(.projOut, y: cache.outTokens.p, x: cache.z.p, m: rowsV)
         Self.scatterPatches(cache.outTokens.p, into: cache.output.p, dm, channels: dm.cOut, accumulate: false)
     }
 
     /// One block on the joint stream: reads `input` [b·s, d], writes `output` (which may be `input`).
+    /// Each Linear output gets the unfused LoRA terms of its module (if any) added right after the GEMM,
+    /// before anything reads it (a bias fused into a later epilogue commutes with the addition).
     func blockForward(_ i: Int, _ bc: BlockCache, _ cache: ForwardCache, input x: UnsafeMutablePointer<Float>,
-                      output: UnsafeMutablePointer<Float>) {
+                      output: UnsafeMutablePointer<Float>, lora: UnfusedLoRA.Pass? = nil) {
         let dm = cache.dims
         let P = parameters.p, lb = layout.blocks[i]
         let rows = dm.b * dm.s, d = dm.d, eps = Float(config.normEps)
         // norm1: LayerNorm and the expert modulation in one pass.
         Linear.forward(y: bc.mod1.p, x: cache.semb.p, w: P + lb.norm1W, b: P + lb.norm1B, m: dm.b, k: dm.te, n: 6 * d)
+        lora?.add(block: i, .norm1Linear, y: bc.mod1.p, x: cache.semb.p, m: dm.b)
         BlockOps.modulatedLayerNorm(out: bc.n1.p, mean: bc.mean1.p, rstd: bc.rstd1.p, x: x, w: P + lb.norm1NormW,
                                     b: P + lb.norm1NormB, eps: eps, mod: bc.mod1.p, chunks: .block,
                                     batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
         // Attention: Q, K, V in one GEMM over both streams; per-head QK LayerNorm (eps 1e-6); RoPE on video rows.
         Linear.forward(y: bc.qkv.p, x: bc.n1.p, w: P + lb.qkvW, b: P + lb.qkvB, m: rows, k: d, n: 3 * d)
+        if let lora {
+            lora.add(block: i, .toQ, y: bc.qkv.p, x: bc.n1.p, m: rows, ldy: 3 * d)
+            lora.add(block: i, .toK, y: bc.qkv.p + d, x: bc.n1.p, m: rows, ldy: 3 * d)
+            lora.add(block: i, .toV, y: bc.qkv.p + 2 * d, x: bc.n1.p, m: rows, ldy: 3 * d)
+        }
         LayerNorm.forward(out: bc.qn.p, mean: bc.qMean.p, rstd: bc.qRstd.p, x: bc.qkv.p, w: P + lb.normQW,
                           b: P + lb.normQB, rows: rows, dim: dm.hd, eps: 1e-6, ldx: 3 * d, ldOut: d, groups: dm.heads)
         LayerNorm.forward(out: bc.kn.p, mean: bc.kMean.p, rstd: bc.kRstd.p, x: bc.qkv.p + d, w: P + lb.normKW,
@@ -423,17 +464,21 @@ public final class CogVideoXTransformer: @unchecked Sendable {
         }
         // to_out (bias fused into the gated residual): x_mid = x + gate·(O·Wᵀ + b).
         Linear.forward(y: bc.a.p, x: bc.o.p, w: P + lb.outW, b: nil, m: rows, k: d, n: d)
+        lora?.add(block: i, .toOut, y: bc.a.p, x: bc.o.p, m: rows)
         BlockOps.gatedResidual(out: bc.xMid.p, x: x, y: bc.a.p, bias: P + lb.outB, mod: bc.mod1.p, chunks: .block,
                                batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
         // norm2 and the GELU-tanh feed-forward (bias fused with the GELU, and with the gated residual).
         Linear.forward(y: bc.mod2.p, x: cache.semb.p, w: P + lb.norm2W, b: P + lb.norm2B, m: dm.b, k: dm.te, n: 6 * d)
+        lora?.add(block: i, .norm2Linear, y: bc.mod2.p, x: cache.semb.p, m: dm.b)
         BlockOps.modulatedLayerNorm(out: bc.n2.p, mean: bc.mean2.p, rstd: bc.rstd2.p, x: bc.xMid.p,
                                     w: P + lb.norm2NormW, b: P + lb.norm2NormB, eps: eps, mod: bc.mod2.p,
                                     chunks: .block, batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
         Linear.forward(y: bc.f1.p, x: bc.n2.p, w: P + lb.ff0W, b: nil, m: rows, k: d, n: dm.ff)
+        lora?.add(block: i, .ff0, y: bc.f1.p, x: bc.n2.p, m: rows)
         let training = cache.training
         Activation.biasGeluForward(training ? bc.g.p : nil, bc.f1.p, bias: P + lb.ff0B, rows: rows, n: dm.ff)
         Linear.forward(y: bc.f2.p, x: training ? bc.g.p : bc.f1.p, w: P + lb.ff2W, b: nil, m: rows, k: dm.ff, n: d)
+        lora?.add(block: i, .ff2, y: bc.f2.p, x: training ? bc.g.p : bc.f1.p, m: rows)
         BlockOps.gatedResidual(out: output, x: bc.xMid.p, y: bc.f2.p, bias: P + lb.ff2B, mod: bc.mod2.p, chunks: .block,
                                batch: dm.b, rows: dm.s, textRows: dm.l, dim: d)
     }

@@ -61,6 +61,8 @@ public final class ForwardCache: @unchecked Sendable {
     var ropeSin: [Float]? = nil
     /// Module outputs named as in the fixtures (`act.*`), when captured.
     public var activations: [String: [Float]] = [:]
+    /// The [rows, rank] products of unfused LoRA adapters (`LoRALowRank.addForward`); grown on demand.
+    private var loraHidden = FloatBuffer(count: 0)
     /// Data-parallel parts: contiguous shares of the batch, each a whole cache of its own (empty when
     /// the batch ran as one). A container holds only `output` itself.
     let parts: [ForwardCache]
@@ -116,6 +118,12 @@ public final class ForwardCache: @unchecked Sendable {
         } else if layers > 0 {
             blocks = [BlockCache(dm, training: false)]
         }
+    }
+
+    /// Scratch of at least `count` floats for the unfused LoRA terms of one forward.
+    func loraScratch(count: Int) -> UnsafeMutablePointer<Float> {
+        if loraHidden.count < count { loraHidden = FloatBuffer(count: count) }
+        return loraHidden.p
     }
 
     func blockCache(_ i: Int) -> BlockCache { training ? blocks[i] : blocks[0] }
