@@ -56,7 +56,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Pipeline folders: width in pixels (default sample_width x 8).") var width: Int?
     @Option(help: "Pipeline folders: text tokens (default the transformer's max_text_seq_length, 226).") var maxSequenceLength: Int?
     @Option(help: "Pipeline folders: a diffusers LoRA (pytorch_lora_weights.safetensors) applied to the transformer (see --lora-mode).") var lora: String?
-    @Option(help: "Pipeline folders: the LoRA's scale.") var loraScale: Float = 1
+    @Option(help: "Pipeline folders, with --lora: the LoRA's scale (default 1).") var loraScale: Float?
     @Option(help: ArgumentHelp("Pipeline folders, with --lora: how the LoRA is applied. fused (the default, faster) adds it into the transformer's weights once; unfused leaves the weights untouched and adds the LoRA's low-rank product after each adapted layer in every step (the same output, slower).", valueName: "mode")) var loraMode: LoRAMode?
 
     func validate() throws {
@@ -70,6 +70,7 @@ struct SampleCommand: ParsableCommand {
         guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be in 1...100") }
         guard (1...64).contains(batch) else { throw ValidationError("--batch must be in 1...64") }
         if loraMode != nil && lora == nil { throw ValidationError("--lora-mode says how the --lora file is applied; give --lora too, or leave --lora-mode out") }
+        if loraScale != nil && lora == nil { throw ValidationError("--lora-scale scales the --lora file; give --lora too, or leave --lora-scale out") }
         _ = try memoryBudget(maxMemory)
     }
 

@@ -22,8 +22,9 @@ extension SampleCommand {
             guard FileManager.default.fileExists(atPath: lora) else { throw CLIError("--lora \(lora): no such file") }
             o.lora = URL(fileURLWithPath: lora)
         }
-        guard loraScale.isFinite else { throw CLIError("--lora-scale must be finite") }
-        o.loraScale = loraScale
+        let scale = loraScale ?? 1
+        guard scale.isFinite else { throw CLIError("--lora-scale must be finite") }
+        o.loraScale = scale
         if let loraMode { o.loraMode = loraMode }
         if sheet != nil { throw CLIError("--sheet applies to tdm-video model packages (it draws the world's ground truth)") }
         let shape = try pipeline.latentShape(batch: 1, options: o)

@@ -68,8 +68,8 @@ import Testing
         #expect(try loaded(writing: "a.gif").contains("file=libavcodec.so"))
     }
 
-    /// `--lora-mode` says how a `--lora` is applied: alone it is a usage error (exit 64) naming both options;
-    /// an unknown mode names the allowed ones.
+    /// `--lora-mode` says how a `--lora` is applied and `--lora-scale` scales it: either alone is a usage error
+    /// (exit 64) naming both options; an unknown mode names the allowed ones.
     @Test func sampleLoRAModeNeedsLoRA() throws {
         let pipeline = CLI.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/cogvideox-pipeline-tiny").path
         let dir = CLI.temp()
@@ -77,6 +77,8 @@ import Testing
         let out = dir.appendingPathComponent("a.mp4").path
         let alone = try CLI.run(["sample", "--model", pipeline, "--prompt", "a red ball", "--out", out, "--lora-mode", "unfused"])
         #expect(alone.status == 64 && alone.err.contains("--lora-mode") && alone.err.contains("--lora too"), "\(alone.err)")
+        let scaleAlone = try CLI.run(["sample", "--model", pipeline, "--prompt", "a red ball", "--out", out, "--lora-scale", "0.5"])
+        #expect(scaleAlone.status == 64 && scaleAlone.err.contains("--lora-scale") && scaleAlone.err.contains("--lora too"), "\(scaleAlone.err)")
         let lora = CLI.root.deletingLastPathComponent().appendingPathComponent("shared/fixtures/cogvideox-lora-tiny/pytorch_lora_weights.safetensors").path
         let bad = try CLI.run(["sample", "--model", pipeline, "--prompt", "a red ball", "--out", out, "--lora", lora, "--lora-mode", "half"])
         #expect(bad.status == 64 && bad.err.contains("fused") && bad.err.contains("unfused"), "\(bad.err)")
