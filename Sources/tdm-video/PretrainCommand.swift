@@ -25,6 +25,7 @@ struct PretrainCommand: ParsableCommand {
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --snapshot /tmp/now   # sample a run in progress
+          tdm-video pretrain --config configs/pretrain_fine.yaml --out runs/fine2 --init-from models/teacher-fine   # train a teacher further
         """.paragraphs)
 
     @Option(help: "A pretraining config (YAML).") var config: String
@@ -35,10 +36,12 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Seeds per held-out prompt for the closing VBenchLite report (0 skips it).") var evalSeeds: Int = 2
     @Option(help: "Do not train: write a model package from the last checkpoint's EMA weights to this folder.") var snapshot: String?
     @Option(name: .customLong("max-memory"), help: "Refuse a run estimated to need more memory than this (e.g. 8G; default: the machine's).") var maxMemory: String?
+    @Option(name: .customLong("init-from"), help: ArgumentHelp("A new run starts from this teacher package's weights and codec instead of random weights (the package must be this config's model on this config's data); the schedule starts again. A resumed run ignores it.", valueName: "package")) var initFrom: String?
     @Flag(name: .customLong("dry-run"), help: "Check the config and the memory estimate, print the estimate, and stop.") var dryRun = false
 
     func validate() throws {
         _ = try memoryBudget(maxMemory)
+        if initFrom != nil && snapshot != nil { throw ValidationError("--init-from starts a training run; --snapshot does not train: give one of them") }
         if let s = stopAfter { guard s >= 1 else { throw ValidationError("--stop-after must be at least 1") } }
         guard (0...100).contains(evalSeeds) else { throw ValidationError("--eval-seeds must be in 0...100") }
     }
@@ -64,6 +67,7 @@ struct PretrainCommand: ParsableCommand {
             print("wrote a snapshot of step \(step) to \(snap)")
             return
         }
+        if let i = initFrom { trainer.initFrom = try ModelPackage.load(URL(fileURLWithPath: i)) }
         let source = WorldClipSource(renderer: WorldRenderer(width: cfg.data.width, height: cfg.data.height,
                                                              frames: cfg.data.frames, fps: cfg.data.fps, detail: cfg.data.detail))
         let heldOut = WorldSplit.heldOutSuite(detail: cfg.data.detail)
@@ -83,7 +87,7 @@ struct PretrainCommand: ParsableCommand {
         }
         let text = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
         let modelDir = outDir.appendingPathComponent("model")
-        try trainer.exportPackage(to: modelDir, recipe: ["config": text, "command": "tdm-video pretrain --config \(config) --out \(out)"])
+        try trainer.exportPackage(to: modelDir, recipe: ["config": text, "command": "tdm-video pretrain --config \(config) --out \(out)" + (initFrom.map { " --init-from \($0)" } ?? "")])
         print("wrote the teacher to \(modelDir.path)")
         let curve = try RunPictures.writePretrainCurve(log: trainer.logURL, to: outDir)
         print("wrote \(curve.path)")

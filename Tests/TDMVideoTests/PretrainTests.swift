@@ -258,3 +258,50 @@ struct MovingSquares: ClipSource {
         }
     }
 }
+
+@Suite("Pretraining from a package") struct PretrainInitTests {
+    /// `initFrom` starts a new run at the package's weights and codec (and its EMA there); a package of
+    /// another recipe is refused naming what differs; a resumed run ignores it.
+    @Test func newRunStartsFromThePackage() throws {
+        let dir = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for d in ["b", "c"] { try FileManager.default.createDirectory(at: dir.appendingPathComponent(d), withIntermediateDirectories: true) }
+        let first = try Pretrainer(config: try PretrainTests.tinyConfig(steps: 4), outDir: dir.appendingPathComponent("a"))
+        first.quiet = true
+        _ = try first.run(source: MovingSquares(), resume: false)
+        let pkgDir = dir.appendingPathComponent("model")
+        try first.exportPackage(to: pkgDir, recipe: [:])
+        let pkg = try ModelPackage.load(pkgDir)
+
+        var cfg = try PretrainTests.tinyConfig(steps: 4)
+        cfg.train.seed = 9   // another seed: a random start and a fitted codec would differ from the package's
+        let second = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("b"))
+        second.quiet = true
+        second.initFrom = pkg
+        second.stopAfterStep = 1
+        let before = second.model.parameters.array
+        try second.initializeNewRun(source: MovingSquares())
+        #expect(second.model.parameters.array == pkg.transformer.parameters.array && before != pkg.transformer.parameters.array)
+        #expect(second.codec.components == pkg.codec.components && second.codec.mean == pkg.codec.mean)
+        let written = try JSONDecoder().decode(PCALatentCodec.self, from: Data(contentsOf: second.codecURL))
+        #expect(written.components == pkg.codec.components)
+        // Without initFrom the same config starts elsewhere.
+        let fresh = try Pretrainer(config: cfg, outDir: dir.appendingPathComponent("c"))
+        try fresh.initializeNewRun(source: MovingSquares())
+        #expect(fresh.model.parameters.array != pkg.transformer.parameters.array)
+
+        // A package of another shape is refused by name.
+        var wider = try PretrainTests.tinyConfig(steps: 4)
+        wider.model.heads = 4
+        let third = try Pretrainer(config: wider, outDir: dir.appendingPathComponent("d"))
+        third.initFrom = pkg
+        let error = #expect(throws: ModelPackageError.self) { try third.initializeNewRun(source: MovingSquares()) }
+        #expect(error?.description.contains(pkgDir.path) == true && error?.description.contains("transformer config") == true,
+                "\(String(describing: error))")
+        var otherCodec = try PretrainTests.tinyConfig(steps: 4)
+        otherCodec.codec.channels = 8
+        let fourth = try Pretrainer(config: otherCodec, outDir: dir.appendingPathComponent("e"))
+        fourth.initFrom = pkg
+        #expect(throws: ModelPackageError.self) { try fourth.initializeNewRun(source: MovingSquares()) }
+    }
+}

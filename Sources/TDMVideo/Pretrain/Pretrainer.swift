@@ -43,6 +43,9 @@ public final class Pretrainer {
 
     public private(set) var model: CogVideoXTransformer
     public private(set) var codec: PCALatentCodec!
+    /// A new run starts from this package's weights and codec instead of random weights and a fitted codec
+    /// (`pretrain --init-from`: a teacher trained further in a new schedule). A resumed run ignores it.
+    public var initFrom: ModelPackage? = nil
     public let textEncoder: HashedTextEncoder
     let schedule: NoiseSchedule
     /// The noise maths (add noise, v target) on the run's schedule.
@@ -201,6 +204,19 @@ public final class Pretrainer {
     /// it), write it, and initialise the weights.
     func initializeNewRun(source: ClipSource) throws {
         let t = config.train
+        if let p = initFrom {
+            // Continue from a package's weights and codec (the latents must mean what the weights learned):
+            // every rank reads the same package, rank 0 writes its codec as the run's.
+            try checkInitPackage(p)
+            codec = p.codec
+            if communicator.isRoot {
+                do { try AtomicFile.write(try JSONEncoder().encode(codec), to: codecURL) } catch {
+                    throw CheckpointError(path: codecURL.path, message: "cannot write the codec (\(error))")
+                }
+            }
+            model.parameters.copy(from: p.transformer.parameters.array)
+            return
+        }
         if communicator.size > 1 {
             // Rank 0 fits and writes the codec; the others read rank 0's and take its initial weights,
             // so every rank starts from the same bits whatever its thread count.
@@ -217,6 +233,22 @@ public final class Pretrainer {
         try fitCodec(source: source)
         model.initializeRandom(seed: UInt64(t.seed))
         if config.model.init_ == .adalnZero { Self.zeroInitModulation(model) }
+    }
+
+    /// A package to start a new run from fits only when it is this recipe's model on this recipe's data: the
+    /// same transformer config, codec shape, clip size, world and text encoder.
+    func checkInitPackage(_ p: ModelPackage) throws {
+        let c = config, path = p.directory.path
+        func refuse(_ what: String) -> ModelPackageError {
+            ModelPackageError(path: path, message: "\(what) differs from the pretraining config's, so its weights cannot start this run (--init-from)")
+        }
+        guard p.transformer.config == Self.modelConfig(c) else { throw refuse("the transformer config (config.json)") }
+        guard p.codec.latentChannels == c.codec.channels, p.codec.spatialFactor == c.codec.spatialFactor,
+              p.codec.temporalFactor == c.codec.temporalFactor else { throw refuse("the codec (channels and factors)") }
+        let v = p.metadata.video
+        guard v.frames == c.data.frames, v.height == c.data.height, v.width == c.data.width else { throw refuse("the clip size") }
+        guard p.metadata.world == c.data.detail else { throw refuse("the world (world_detail \(p.metadata.world.rawValue))") }
+        guard p.metadata.textEncoder == textEncoder else { throw refuse("the text encoder") }
     }
 
     func fitCodec(source: ClipSource) throws {
