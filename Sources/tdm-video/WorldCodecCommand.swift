@@ -23,19 +23,24 @@ struct WorldCodec: ParsableCommand {
         ratio of the spectral power above half the Nyquist frequency after / before, and the fidelity of
         that part of the spectrum, 1 - P(error) / P(original), with the worst clip's.
 
+        --hf-weights fits each channel count also with the blocks' fine detail weighted (codec.hf_weight of
+        a pretrain config): the kept directions trade variance (PSNR) for detail.
         Example:
           tdm-video world codec --channels 12,48,96 --suite configs/suites/heldout_full_info.json --seeds 16
           tdm-video world codec --codec models/teacher/codec.json --suite configs/suites/quick_full_info.json
           tdm-video world codec --channels 12,24,32,40 --suite configs/suites/heldout_fine_info.json --seeds 8
+          tdm-video world codec --channels 32 --hf-weights 0,1,3 --suite configs/suites/heldout_fine_info.json
         """.paragraphs)
 
     @Option(help: "Channel counts to fit, comma-separated (ignored with --codec).")
     var channels: String = "12"
 
+    @Option(help: "Weights of the blocks' fine detail in the fit, comma-separated (0: plain PCA; pretrain's codec.hf_weight); each channel count is fitted at each.")
+    var hfWeights: String = "0"
     @Option(help: "Measure this codec.json instead of fitting.")
     var codec: String?
 
-    @Option(help: "Write the codec fitted at the last channel count here (a codec.json pretrain can start from).")
+    @Option(help: "Write the codec fitted at the last channel count (and weight) here (a codec.json pretrain can start from).")
     var out: String?
 
     @Option(help: "A prompt suite (VBench *_full_info.json layout) whose prompts are in the world's grammar.")
@@ -65,6 +70,7 @@ struct WorldCodec: ParsableCommand {
             throw ValidationError("--spatial-factor and --temporal-factor must be in 1...16")
         }
         _ = try channelList()
+        _ = try weightList()
         // The fitting clips are held in memory as floats: refuse what would not fit comfortably.
         let bytes = Double(fitClips) * Double(frames * width * height * 3 * 4)
         guard bytes <= 4e9 else {
@@ -81,6 +87,13 @@ struct WorldCodec: ParsableCommand {
         return list.map { $0! }
     }
 
+    func weightList() throws -> [Double] {
+        let list = hfWeights.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil && $0!.isFinite && (0...1000).contains($0!) }) else {
+            throw ValidationError("--hf-weights must be numbers in 0...1000, comma-separated; got \"\(hfWeights)\"")
+        }
+        return list.map { $0! }
+    }
     func run() throws {
         let entries: [PromptEntry]
         if let problem = InputFile.problem(at: suite) { throw CLIError("--suite \(suite): \(problem)") }
@@ -118,11 +131,12 @@ struct WorldCodec: ParsableCommand {
             var rng = RNG(seed: seed &+ 0xC0DEC)
             let source = WorldClipSource(renderer: world)
             let clips = (0..<fitClips).map { _ in source.sample(&rng).pixels }
-            for n in try channelList() {
+            let weights = try weightList()
+            for n in try channelList() { for w in weights {
                 let c = try PCALatentCodec.fit(clips: clips, frames: frames, height: height, width: width, channels: n,
-                                               spatialFactor: spatialFactor, temporalFactor: temporalFactor)
-                codecs.append(("\(n) channels", c))
-            }
+                                               spatialFactor: spatialFactor, temporalFactor: temporalFactor, hfWeight: w)
+                codecs.append((w == 0 && weights.count == 1 ? "\(n) channels" : "\(n) ch, hf \(String(format: "%g", w))", c))
+            } }
         }
         print("round trip on \(specs.count) prompts x \(seeds) seeds of \(suite), \(frames) frames of \(width)x\(height), \(chosen.rawValue) world")
         print("  codec            explained   PSNR dB  (worst)   HF power after/before   HF fidelity (worst)")

@@ -66,8 +66,11 @@ public struct PretrainConfig: ConfigSection, Equatable {
         public var channels = 12, spatialFactor = 4, temporalFactor = 2, fitClips = 512
         /// "global": one scaling factor (CogVideoX's VAE); "per_channel": each channel to unit variance.
         public var normalize = CodecNormalization.global
+        /// Weight of the blocks' fine detail in the fit (`PCALatentCodec.fit`'s hfWeight; 0: plain PCA).
+        public var hfWeight = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case channels, spatialFactor = "spatial_factor", temporalFactor = "temporal_factor", fitClips = "fit_clips", normalize
+            case hfWeight = "hf_weight"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...8).contains(spatialFactor), file, path, "spatial_factor", "an integer in 1...8")
@@ -75,6 +78,7 @@ public struct PretrainConfig: ConfigSection, Equatable {
             let block = spatialFactor * spatialFactor * temporalFactor * 3
             try ConfigFile.require(channels >= 1 && channels <= block, file, path, "channels", "an integer in 1...\(block) (the block size)")
             try ConfigFile.require((1...100_000).contains(fitClips), file, path, "fit_clips", "an integer in 1...100000")
+            try ConfigFile.require(hfWeight.isFinite && (0...1000).contains(hfWeight), file, path, "hf_weight", "a number in 0...1000")
         }
     }
 

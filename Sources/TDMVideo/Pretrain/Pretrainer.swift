@@ -258,7 +258,7 @@ public final class Pretrainer {
         codec = try PCALatentCodec.fit(clips: clips, frames: config.data.frames, height: config.data.height,
                                        width: config.data.width, channels: config.codec.channels,
                                        spatialFactor: config.codec.spatialFactor, temporalFactor: config.codec.temporalFactor,
-                                       perChannel: config.codec.normalize == .perChannel)
+                                       perChannel: config.codec.normalize == .perChannel, hfWeight: config.codec.hfWeight)
         do { try AtomicFile.write(try JSONEncoder().encode(codec), to: codecURL) } catch {
             throw CheckpointError(path: codecURL.path, message: "cannot write the codec (\(error))")
         }

@@ -166,8 +166,16 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
 
     /// Fits the codec to clips ([frames, height, width, 3] each, all the same size). With `perChannel`,
     /// every channel gets unit variance on the fitting data; otherwise the latents as a whole do.
+    ///
+    /// With `hfWeight` w > 0 the kept directions are the leading eigenvectors of C + w·P C P instead of the
+    /// block covariance C, where P projects a block onto its fine detail (per frame and colour, the
+    /// spatial DCT-II frequencies of radius above a quarter cycle per pixel, the band `SpectralFidelity`
+    /// calls high): the subspace then trades some of the total variance (PSNR) for more of the detail's.
+    /// The directions stay orthonormal, so the codec is the same kind of linear projection; w = 0 is plain PCA.
     public static func fit(clips: [[Float]], frames: Int, height: Int, width: Int, channels: Int,
-                           spatialFactor: Int, temporalFactor: Int, perChannel: Bool = false) throws -> PCALatentCodec {
+                           spatialFactor: Int, temporalFactor: Int, perChannel: Bool = false,
+                           hfWeight: Double = 0) throws -> PCALatentCodec {
+        guard hfWeight.isFinite, hfWeight >= 0 else { throw CodecError("hfWeight is \(hfWeight); allowed: a finite number >= 0") }
         var codec = PCALatentCodec(latentChannels: channels, spatialFactor: spatialFactor, temporalFactor: temporalFactor,
                                    scalingFactor: 1, mean: [], components: [], explainedVariance: 0)
         let k = codec.blockSize
@@ -194,17 +202,65 @@ public struct PCALatentCodec: LatentCodec, Codable, Equatable {
             cov[i * k + j] = v
             cov[j * k + i] = v
         } }
-        let (vals, vecs) = SymmetricEigen.decompose(cov, n: k)
-        let total = vals.reduce(0, +), kept = vals.prefix(channels).reduce(0, +)
+        // The variances of the kept directions: the eigenvalues for plain PCA, vᵀCv for the weighted fit.
+        var vecs: [Double], variances: [Double], total: Double
+        if hfWeight == 0 {
+            let (vals, v) = SymmetricEigen.decompose(cov, n: k)
+            vecs = v
+            variances = Array(vals.prefix(channels))
+            total = vals.reduce(0, +)
+        } else {
+            total = (0..<k).reduce(0.0) { $0 + cov[$1 * k + $1] }
+            let p = detailProjector(spatialFactor: spatialFactor, temporalFactor: temporalFactor)
+            let pcp = matmul(matmul(p, cov, k), p, k)
+            // C + w·PCP, symmetrised against the products' rounding.
+            let weighted = (0..<(k * k)).map { i in cov[i] + hfWeight * 0.5 * (pcp[i] + pcp[(i % k) * k + i / k]) }
+            vecs = SymmetricEigen.decompose(weighted, n: k).vectors
+            variances = (0..<channels).map { i in
+                var s = 0.0
+                for a in 0..<k { var row = 0.0; for b in 0..<k { row += cov[a * k + b] * vecs[i * k + b] }; s += vecs[i * k + a] * row }
+                return max(s, 0)
+            }
+        }
+        let kept = variances.reduce(0, +)
         codec.mean = mu.map(Float.init)
         codec.components = Array(vecs.prefix(channels * k)).map(Float.init)
-        codec.explainedVariance = total > 0 ? kept / total : 1
-        // Unit variance over all latent values: the mean of the kept eigenvalues is the raw variance.
+        codec.explainedVariance = total > 0 ? min(1, kept / total) : 1
+        // Unit variance over all latent values: the mean of the kept directions' variances is the raw variance.
         let rawVar = kept / Double(channels)
         codec.scalingFactor = Float(1 / max(rawVar, 1e-12).squareRoot())
         if perChannel {
-            codec.channelScales = vals.prefix(channels).map { Float((rawVar / max($0, rawVar * 1e-6)).squareRoot()) }
+            codec.channelScales = variances.map { Float((rawVar / max($0, rawVar * 1e-6)).squareRoot()) }
         }
         return codec
+    }
+
+    /// The orthogonal projector [blockSize, blockSize] onto a block's fine detail: for every frame and colour
+    /// of the block, the orthonormal 2D DCT-II basis images whose frequency (u, v) / (2·spatialFactor) cycles
+    /// per pixel has a radius above 1/4 (u² + v² > (spatialFactor / 2)²).
+    static func detailProjector(spatialFactor sf: Int, temporalFactor tf: Int) -> [Double] {
+        let k = tf * sf * sf * 3
+        func basis(_ u: Int, _ x: Int) -> Double {
+            (u == 0 ? (1 / Double(sf)).squareRoot() : (2 / Double(sf)).squareRoot()) * cos(Double.pi * Double((2 * x + 1) * u) / Double(2 * sf))
+        }
+        var p = [Double](repeating: 0, count: k * k)
+        for u in 0..<sf { for v in 0..<sf where 4 * (u * u + v * v) > sf * sf {
+            // The basis image of (u, v): b[y, x] = basis(u, y)·basis(v, x), placed at every (frame, colour).
+            for dt in 0..<tf { for c in 0..<3 {
+                var idx = [Int](), val = [Double]()
+                for y in 0..<sf { for x in 0..<sf {
+                    idx.append(((dt * sf + y) * sf + x) * 3 + c)
+                    val.append(basis(u, y) * basis(v, x))
+                } }
+                for (i, a) in idx.enumerated() { for (j, b) in idx.enumerated() { p[a * k + b] += val[i] * val[j] } }
+            } }
+        } }
+        return p
+    }
+
+    static func matmul(_ a: [Double], _ b: [Double], _ n: Int) -> [Double] {
+        var c = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for l in 0..<n { let x = a[i * n + l]; if x == 0 { continue }; for j in 0..<n { c[i * n + j] += x * b[l * n + j] } } }
+        return c
     }
 }
