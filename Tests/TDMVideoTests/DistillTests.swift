@@ -96,6 +96,30 @@ struct SquarePrompts: PromptSource {
         #expect(moved > 0 && fakeMoved > 0)
     }
 
+    /// `tdm.sampler`: the student's package samples its K-step grid with the configured scheduler (ddim by
+    /// default, dpm when asked), which is what the in-run evaluations and `sample` use; dpm draws fresh noise
+    /// at every step from the clip's seed, so it differs from ddim and repeats itself for a seed.
+    @Test func studentSamplerIsWrittenIntoThePackage() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let out = PretrainTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let plain = try Distiller(config: try Self.config(), teacher: teacher, outDir: out.appendingPathComponent("a"))
+        #expect(plain.studentMetadata(fullTable: false).sampling.scheduler == .ddim)
+        let d = try Distiller(config: try Self.config(", sampler: dpm"), teacher: teacher, outDir: out.appendingPathComponent("b"))
+        try d.exportStudent(to: out.appendingPathComponent("student"), recipe: [:])
+        let pipe = VideoPipeline(try ModelPackage.load(out.appendingPathComponent("student")))
+        let o = pipe.defaults
+        #expect(o.scheduler == .dpm && o.timesteps == [999, 856, 665, 399] && pipe.nfe(o) == 4)
+        var ddim = o
+        ddim.scheduler = .ddim
+        let a = try pipe.render(prompt: "a red square moving left", seed: 3, options: o)
+        let again = try pipe.render(prompt: "a red square moving left", seed: 3, options: o)
+        let det = try pipe.render(prompt: "a red square moving left", seed: 3, options: ddim)
+        #expect(a == again)
+        #expect(compareTensors(a, det).maxAbs > 1e-3, "dpm rendered the ddim clip")
+        #expect(throws: ConfigError.self) { _ = try Self.config(", sampler: euler") }
+    }
+
     /// TDM-unify: one student for K in {1, 2, 4}; its package samples each K on its own grid with its
     /// own step embedding, and a killed run resumes exactly.
     @Test func unifiedStudentSamplesEveryK() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import TensorCore
 import VBenchLite
+import VideoModel
 
 /// `configs/distill*.yaml`: TDM distillation (docs: ../shared/docs/tdm.md, "what we implement").
 /// Each ablation switch of tdm.md §6 and of issue 19 is a field here.
@@ -28,11 +29,16 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var stepConditioning = true
         public var fakeUpdatesPerStep = 1
         public var minSNRClamp = 5.0
+        /// The student's sampler over its K-step grid, written into its package and used by the evaluations
+        /// that keep_best reads: ddim (deterministic, the trajectory it is trained on; tdm.md §1) or dpm
+        /// (CogVideoX's stochastic SDE-DPM-Solver++(2M); the paper trains with DDIM and finds DPM-Solver better
+        /// at test time, tdm.md "Sampler at train vs test"). Training itself is the same either way.
+        public var sampler = SchedulerKind.ddim
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case steps, timeShift = "time_shift", guidance, method, generatorLoss = "generator_loss", huberC = "huber_c"
             case matching, fakeLoss = "fake_loss", importanceSampling = "importance_sampling", unify
             case stepConditioning = "step_conditioning"
-            case fakeUpdatesPerStep = "fake_updates_per_step", minSNRClamp = "min_snr_clamp"
+            case fakeUpdatesPerStep = "fake_updates_per_step", minSNRClamp = "min_snr_clamp", sampler
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")

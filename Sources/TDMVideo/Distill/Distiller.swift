@@ -666,7 +666,7 @@ public final class Distiller {
                 table![String(k)] = Array(studentSteps[(i * te)..<((i + 1) * te)])
             }
         }
-        meta.sampling = .init(scheduler: .ddim, steps: grid.count, guidance: 1, timesteps: grid,
+        meta.sampling = .init(scheduler: config.tdm.sampler, steps: grid.count, guidance: 1, timesteps: grid,
                               stepEmbeddings: table, timeShift: config.tdm.timeShift)
         return meta
     }
