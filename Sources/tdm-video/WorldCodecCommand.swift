@@ -25,6 +25,7 @@ struct WorldCodec: ParsableCommand {
 
         --hf-weights fits each channel count also with the blocks' fine detail weighted (codec.hf_weight of
         a pretrain config): the kept directions trade variance (PSNR) for detail.
+
         Example:
           tdm-video world codec --channels 12,48,96 --suite configs/suites/heldout_full_info.json --seeds 16
           tdm-video world codec --codec models/teacher/codec.json --suite configs/suites/quick_full_info.json
@@ -35,8 +36,9 @@ struct WorldCodec: ParsableCommand {
     @Option(help: "Channel counts to fit, comma-separated (ignored with --codec).")
     var channels: String = "12"
 
-    @Option(help: "Weights of the blocks' fine detail in the fit, comma-separated (0: plain PCA; pretrain's codec.hf_weight); each channel count is fitted at each.")
+    @Option(help: "Weights of the blocks' fine detail in the fit, comma-separated; each channel count is fitted at each (0: plain PCA; pretrain's codec.hf_weight; ignored with --codec).")
     var hfWeights: String = "0"
+
     @Option(help: "Measure this codec.json instead of fitting.")
     var codec: String?
 
