@@ -25,7 +25,7 @@ struct PretrainCommand: ParsableCommand {
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --resume
           tdm-video pretrain --config configs/pretrain.yaml --out runs/teacher --snapshot /tmp/now   # sample a run in progress
-          tdm-video pretrain --config configs/pretrain_fine.yaml --out runs/fine2 --init-from models/teacher-fine   # train a teacher further
+          tdm-video pretrain --config configs/pretrain_fine_cont.yaml --out runs/fine3 --init-from models/teacher-fine   # train a teacher further
         """.paragraphs)
 
     @Option(help: "A pretraining config (YAML).") var config: String
