@@ -40,7 +40,7 @@ public enum FastMath {
 extension FastMath {
     public typealias V = SIMD8<Float>
 
-    @inlinable @inline(__always)
+    @_transparent
     public static func exp(_ x: V) -> V {
         let xc = clamp(x, -87.3, 88.7)
         let magic = V(repeating: 12_582_912)
@@ -58,14 +58,14 @@ extension FastMath {
         return e * unsafeBitCast(bits, to: V.self)
     }
 
-    @inlinable @inline(__always)
+    @_transparent
     public static func tanh(_ x: V) -> V {
         let e = exp(2 * clamp(x, -10, 10))
         return 1 - 2 / (e + 1)
     }
 
     /// Lane-wise clamp through compare-and-select masks (inlines to two compares and blends).
-    @inlinable @inline(__always)
+    @_transparent
     public static func clamp(_ x: V, _ lo: Float, _ hi: Float) -> V {
         var y = x
         y.replace(with: lo, where: x .< lo)

@@ -17,11 +17,11 @@ public enum Activation {
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
     }
 
-    @inlinable @inline(__always) public static func gelu(_ x: FastMath.V) -> FastMath.V {
+    @_transparent public static func gelu(_ x: FastMath.V) -> FastMath.V {
         0.5 * x * (1 + FastMath.tanh(geluC * (x + 0.044715 * x * x * x)))
     }
 
-    @inlinable @inline(__always) public static func geluGrad(_ x: FastMath.V) -> FastMath.V {
+    @_transparent public static func geluGrad(_ x: FastMath.V) -> FastMath.V {
         let u = geluC * (x + 0.044715 * x * x * x)
         let t = FastMath.tanh(u)
         let du = geluC * (1 + 3 * 0.044715 * x * x)
