@@ -262,6 +262,50 @@ struct SquarePrompts: PromptSource {
         }
     }
 
+    /// With ema_decay the exported student is the warm-up average of the raw iterates (computed here from
+    /// runs without it), and a killed run resumes to the same average.
+    @Test func emaExportsTheAverageOfTheIteratesAndResumes() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<6).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        func run(_ dir: URL, iterations: Int, ema: Double, stopAfter: Int? = nil, resume: Bool = false, evaluate: Bool = false) throws -> [Float] {
+            var cfg = try Self.config()
+            cfg.optim.iterations = iterations
+            cfg.optim.emaDecay = ema
+            if evaluate { cfg.optim.evalEvery = 2 }
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            if evaluate {
+                d.evaluator = SuiteEvaluation.studentEvaluator(heldOut: Array(WorldSplit.quickSuite().prefix(1)),
+                                                               validation: Array(WorldSplit.validationSuite().prefix(1)), seeds: 1)
+            }
+            d.stopAfterIteration = stopAfter
+            _ = try d.run(prompts: SquarePrompts(), resume: resume)
+            return d.student.parameters.array
+        }
+        let theta0 = teacher.transformer.parameters.array
+        let theta1 = try run(dirs[0], iterations: 1, ema: 0)
+        let theta2 = try run(dirs[1], iterations: 2, ema: 0)
+        let averaged = try run(dirs[2], iterations: 2, ema: 0.5)
+        // EMA's warm-up: d_t = min(0.5, (1 + t)/(10 + t)) at update t = 1, 2.
+        let d1: Float = 2.0 / 11.0, d2: Float = 3.0 / 12.0
+        let expected = (0..<theta0.count).map { i in d2 * (d1 * theta0[i] + (1 - d1) * theta1[i]) + (1 - d2) * theta2[i] }
+        #expect(compareTensors(averaged, expected).maxAbs <= 1e-6)
+        #expect(compareTensors(averaged, theta2).maxAbs > 1e-5, "the average differs from the last iterate")
+        // Killed after iteration 3 (checkpoint at 2) and resumed: the same average as the run left alone.
+        let full = try run(dirs[3], iterations: 6, ema: 0.9)
+        _ = try run(dirs[4], iterations: 6, ema: 0.9, stopAfter: 3)
+        let resumed = try run(dirs[4], iterations: 6, ema: 0.9, resume: true)
+        #expect(compareTensors(resumed, full).maxAbs <= 1e-6)
+        // Evaluations score the average but hand the raw weights back: training is unchanged by them.
+        let evaluated = try run(dirs[5], iterations: 6, ema: 0.9, evaluate: true)
+        #expect(compareTensors(evaluated, full).maxAbs <= 1e-6)
+        #expect(TrainingLog.read(dirs[5].appendingPathComponent("distill_log.jsonl")).filter { $0["val_total"] != nil }.count == 3)
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigFile.parse(DistillConfig.self, yaml: "optim: {ema_decay: 1.0}", file: "e.yaml")
+        }
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

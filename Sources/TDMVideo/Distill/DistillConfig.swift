@@ -73,11 +73,15 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// (`keep_best_by`) instead of the last one. Needs `eval_every` > 0.
         public var keepBest = false
         public var keepBestBy = KeepBestMetric.total
+        /// With > 0, an exponential moving average of the student's weights (decay per generator update, with
+        /// the usual warm-up) is what the evaluations score, keep_best keeps and distill exports; 0: the raw
+        /// weights. The step-count table of unify is not averaged.
+        public var emaDecay = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", stepEmbeddingLr = "step_embedding_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
             case evalEvery = "eval_every", evalSeeds = "eval_seeds", evalReferenceSeeds = "eval_reference_seeds"
-            case keepBest = "keep_best", keepBestBy = "keep_best_by"
+            case keepBest = "keep_best", keepBestBy = "keep_best_by", emaDecay = "ema_decay"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...10_000_000).contains(iterations), file, path, "iterations", "an integer in 1...10000000")
@@ -98,6 +102,7 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require((0...100).contains(evalReferenceSeeds), file, path, "eval_reference_seeds", "an integer in 0...100 (0: no distribution metrics)")
             try ConfigFile.require(keepBestBy == .total || (evalReferenceSeeds >= 2 && evalSeeds >= 2), file, path, "keep_best_by",
                                    "total unless eval_reference_seeds >= 2 and eval_seeds >= 2 (\(keepBestBy.rawValue) is a distribution metric)")
+            try ConfigFile.require(emaDecay >= 0 && emaDecay < 1, file, path, "ema_decay", "a number in [0, 1) (0: no average)")
             try ConfigFile.require(!keepBest || evalEvery > 0, file, path, "keep_best",
                                    "false unless eval_every > 0 (the best student is chosen among the periodic evaluations)")
         }

@@ -192,6 +192,8 @@ public final class Distiller {
         var best: (iteration: Int, score: Double)? = nil
         var textCache: [String: [Float]] = [:]
         var last = IterationStats()
+        /// `ema_decay`'s average of the student's weights (nil without it).
+        var ema: EMA? = nil
 
         init(_ o: DistillConfig.Optim, parameters n: Int, tableSize tn: Int) {
             optG = AdamW(count: n, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: Float(o.weightDecay))
@@ -225,6 +227,7 @@ public final class Distiller {
         // best.val_total holds keep_best_by's figure (the key keeps its first name); keep_best_by is part
         // of the config fingerprint, so a resumed run never compares two different metrics.
         if let b = s.best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.score)" }
+        if let e = s.ema { ck.tensors["ema.student"] = e.values }
         return ck
     }
 
@@ -244,6 +247,7 @@ public final class Distiller {
         s.optF.step = try ck.int("adam.fake.step", source: src)
         s.promptRNG = try ck.rng("rng.prompt", source: src)
         s.noiseRNG = try ck.rng("rng.noise", source: src)
+        if s.ema != nil { s.ema!.values = try ck.tensor("ema.student", count: n, source: src) }
         if o.keepBest, ck.state["best.iteration"] != nil {
             guard let t = ck.state["best.val_total"].flatMap(Double.init) else {
                 throw CheckpointError(path: src, message: "state best.val_total is missing or not a number")
@@ -341,6 +345,7 @@ public final class Distiller {
         studentSteps = [Float](repeating: 0, count: unified ? tn : 0)
         fakeSteps = studentSteps
         let state = State(o, parameters: student.parameterCount, tableSize: unified ? tn : 0)
+        if o.emaDecay > 0 { state.ema = EMA(decay: Float(o.emaDecay), initial: student.parameters.array) }
         var loop = TrainingLoop(label: "distill", unit: "iteration", total: o.iterations, logEvery: o.logEvery,
                                 checkpointEvery: o.checkpointEvery, maxBadSteps: o.maxBadSteps, checkpointURL: checkpointURL)
         if let ck = try TrainingLoop.resumable(checkpointURL, resume: resume, fingerprint: fingerprint, what: "config or teacher",
@@ -376,6 +381,8 @@ public final class Distiller {
         progress.update(loop.step, String(format: "gen %.4f fake %.4f", state.last.generatorLoss, state.last.fakeLoss), force: true)
         progress.finish()
         var result = Result(iterations: loop.step, badSteps: loop.badSteps, seconds: Date().timeIntervalSince(start), last: state.last)
+        // What distill exports is the average (the raw weights live on only in the checkpoint).
+        if let e = state.ema { student.parameters.copy(from: e.values) }
         if o.keepBest && loop.step == o.iterations, let b = state.best {
             if b.iteration != loop.step { try loadBest(iteration: b.iteration) }
             result.kept = (b.iteration, b.score)
@@ -614,6 +621,7 @@ public final class Distiller {
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && gn.isFinite else { return false }
         s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
+        s.ema?.update(student.parameters.p, step: s.optG.step)
         if stepConditioned {
             var tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
             comm.allreduceSum(&tgr)
@@ -634,6 +642,13 @@ public final class Distiller {
         guard o.evalEvery > 0, step % o.evalEvery == 0 || (o.keepBest && step == o.iterations), let evaluate = evaluator else {
             return false
         }
+        // With ema_decay the average is scored and kept; the raw weights go back for the next iteration.
+        let raw = s.ema.map { e -> [Float] in
+            let w = student.parameters.array
+            student.parameters.copy(from: e.values)
+            return w
+        }
+        defer { if let w = raw { student.parameters.copy(from: w) } }
         let (r, rv) = try evaluate(currentStudent())
         var record: [String: Any] = ["step": step, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
                                      "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
