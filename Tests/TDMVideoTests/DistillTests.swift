@@ -12,6 +12,15 @@ struct SquarePrompts: PromptSource {
     }
 }
 
+/// Counts the prompts a run draws.
+final class CountingPrompts: PromptSource {
+    var drawn = 0
+    func samplePrompt(_ rng: inout RNG) -> String {
+        drawn += 1
+        return SquarePrompts().samplePrompt(&rng)
+    }
+}
+
 @Suite("TDM distillation") struct DistillTests {
     /// A tiny teacher trained briefly on moving squares, shared by the tests below.
     static let teacherDir: URL = {
@@ -76,7 +85,8 @@ struct SquarePrompts: PromptSource {
 
     @Test(arguments: ["", ", importance_sampling: none", ", importance_sampling: authors_early", ", matching: clean",
                       ", matching: clean_interval", ", generator_loss: mse", ", generator_loss: huber_vector",
-                      ", fake_loss: x0_min_snr", ", fake_updates_per_step: 2", ", method: dmd2, fake_updates_per_step: 2"])
+                      ", fake_loss: x0_min_snr", ", fake_updates_per_step: 2", ", fake_updates_per_step: 2, fake_rollouts: fresh",
+                      ", method: dmd2, fake_updates_per_step: 2"])
     func everySwitchTrainsAndMovesTheStudent(extra: String) throws {
         let teacher = try ModelPackage.load(Self.teacherDir)
         let out = PretrainTests.tempDir()
@@ -260,6 +270,28 @@ struct SquarePrompts: PromptSource {
         #expect(throws: ConfigError.self) {
             _ = try ConfigFile.parse(DistillConfig.self, yaml: "optim: {keep_best: true}", file: "k.yaml")
         }
+    }
+
+    /// `fake_rollouts: fresh` trains each fake update on a rollout of its own: a different run from the
+    /// shared rollout's, and the same as DMD2's schedule of rollouts (so the same prompts are drawn).
+    @Test func freshRolloutsDrawANewBatchForEachFakeUpdate() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<2).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        var students = [[Float]](), drawn = [Int]()
+        for (dir, extra) in zip(dirs, [", fake_updates_per_step: 2", ", fake_updates_per_step: 2, fake_rollouts: fresh"]) {
+            var cfg = try Self.config(extra)
+            cfg.optim.iterations = 2
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            let prompts = CountingPrompts()
+            _ = try d.run(prompts: prompts, resume: false)
+            students.append(d.student.parameters.array)
+            drawn.append(prompts.drawn)
+        }
+        #expect(compareTensors(students[0], students[1]).maxAbs > 1e-6)
+        // Shared: one batch of 2 prompts per iteration; fresh: 2 fake rollouts + the generator's, 3 batches.
+        #expect(drawn == [2 * 2, 2 * 3 * 2])
     }
 
     /// With ema_decay the exported student is the warm-up average of the raw iterates (computed here from

@@ -28,6 +28,10 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// paper's TDM-unify); false trains one unconditioned student on every K (Table 5's ablation).
         public var stepConditioning = true
         public var fakeUpdatesPerStep = 1
+        /// What the fake score's updates train on: `shared`, the iteration's one rollout (the generator's
+        /// too), or `fresh`, a new rollout for each update and for the generator (as DMD2 does). DMD2 is
+        /// always fresh.
+        public var fakeRollouts = FakeRollouts.shared
         public var minSNRClamp = 5.0
         /// The student's sampler over its K-step grid, written into its package and used by the evaluations
         /// that keep_best reads: ddim (deterministic, the trajectory it is trained on; tdm.md §1) or dpm
@@ -38,7 +42,7 @@ public struct DistillConfig: ConfigSection, Equatable {
             case steps, timeShift = "time_shift", guidance, method, generatorLoss = "generator_loss", huberC = "huber_c"
             case matching, fakeLoss = "fake_loss", importanceSampling = "importance_sampling", unify
             case stepConditioning = "step_conditioning"
-            case fakeUpdatesPerStep = "fake_updates_per_step", minSNRClamp = "min_snr_clamp", sampler
+            case fakeUpdatesPerStep = "fake_updates_per_step", fakeRollouts = "fake_rollouts", minSNRClamp = "min_snr_clamp", sampler
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
@@ -152,6 +156,11 @@ public enum Matching: String, NamedChoice {
     /// The paper's Table 7 arm: τ in the step's own interval as in `trajectory`, but x_τ noised from the
     /// student's x0 (x̂_{t_i}) with fresh noise instead of diffused from the trajectory point x_{t_i}.
     case cleanInterval = "clean_interval"
+}
+
+/// What each fake-score update trains on.
+public enum FakeRollouts: String, NamedChoice {
+    case shared, fresh
 }
 
 /// The fake score's training loss.

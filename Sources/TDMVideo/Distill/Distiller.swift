@@ -412,11 +412,12 @@ public final class Distiller {
     // MARK: One iteration: rollout, fake-score step, generator step
 
     /// One iteration. TDM: a rollout, `fake_updates_per_step` fake-score updates on it, one generator
-    /// update on it. DMD2: each fake update and the generator update on a fresh rollout of its own.
+    /// update on it. DMD2 (and TDM with `fake_rollouts: fresh`): each fake update and the generator update
+    /// on a fresh rollout of its own.
     /// Returns false (nothing applied after the failing step) on a non-finite loss or gradient.
     func iteration(prompts: PromptSource, _ s: State, _ stats: inout IterationStats, index: Int) throws -> Bool {
         let updates = config.tdm.fakeUpdatesPerStep
-        if config.tdm.method == .dmd2 {
+        if config.tdm.method == .dmd2 || config.tdm.fakeRollouts == .fresh {
             for _ in 0..<updates {
                 guard try fakeScoreStep(try rollout(prompts: prompts, s), s, &stats, updates: 1, share: updates) else { return false }
             }
