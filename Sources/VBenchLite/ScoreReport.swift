@@ -82,6 +82,9 @@ public struct ScoreReport: Codable, Sendable, Equatable {
     public var qualityScore: Double?
     public var semanticScore: Double?
     public var totalScore: Double?
+    /// `totalScore`'s 95 % bootstrap interval over seeds, [low, high], when every prompt has at least two
+    /// clips (nil otherwise, and in reports written before it existed).
+    public var totalScoreInterval: [Double]?
     /// Over the dimensions with a value only (each group's weighted mean of what could be scored).
     public var qualityScoreScorable: Double?
     public var semanticScoreScorable: Double?
@@ -97,6 +100,7 @@ public struct ScoreReport: Codable, Sendable, Equatable {
         case qualityScore = "quality_score"
         case semanticScore = "semantic_score"
         case totalScore = "total_score"
+        case totalScoreInterval = "total_score_interval"
         case qualityScoreScorable = "quality_score_scorable"
         case semanticScoreScorable = "semantic_score_scorable"
         case totalScoreScorable = "total_score_scorable"
@@ -202,7 +206,8 @@ public struct ScoreReport: Codable, Sendable, Equatable {
                          + lpad(f(d.normalized), 9) + lpad("\(used)", 8) + "  " + note)
         }
         lines.append(String(repeating: "-", count: 72))
-        lines.append("quality  \(f(qualityScore.map { $0 * 100 }, 2))   semantic  \(f(semanticScore.map { $0 * 100 }, 2))   total  \(f(totalScore.map { $0 * 100 }, 2))   (VBench 0-100; missing dimensions count 0, as in VBench; \(dimsUsed.count) of 16 dimensions, \(videoCount) videos)")
+        let interval = totalScoreInterval.flatMap { $0.count == 2 ? " [\(f($0[0] * 100, 2)), \(f($0[1] * 100, 2))]" : nil } ?? ""
+        lines.append("quality  \(f(qualityScore.map { $0 * 100 }, 2))   semantic  \(f(semanticScore.map { $0 * 100 }, 2))   total  \(f(totalScore.map { $0 * 100 }, 2))\(interval)   (VBench 0-100; missing dimensions count 0, as in VBench; \(dimsUsed.count) of 16 dimensions, \(videoCount) videos)")
         lines.append("scorable only: quality  \(f(qualityScoreScorable.map { $0 * 100 }, 2))   semantic  \(f(semanticScoreScorable.map { $0 * 100 }, 2))   total  \(f(totalScoreScorable.map { $0 * 100 }, 2))   (over the \(dimsUsed.count) dimensions with a value)")
         if let distribution {
             lines.append("")

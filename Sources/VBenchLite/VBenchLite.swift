@@ -57,18 +57,7 @@ public struct VBenchLite: Sendable {
     /// Scores a set of videos. `name` is what the report calls each video (its path, usually).
     public func evaluate(videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)]) -> ScoreReport {
         let count = videos.count
-        let results = UnsafeMutableBufferPointer<[VBenchDimension: Contribution]>.allocate(capacity: count)
-        results.initialize(repeating: [:])
-        defer { results.deallocate() }
-        nonisolated(unsafe) let out = results
-        let work: @Sendable (Int) -> Void = { i in
-            out[i] = self.evaluateOne(video: videos[i].video, prompt: videos[i].prompt)
-        }
-        if parallel && count > 1 {
-            DispatchQueue.concurrentPerform(iterations: count, execute: work)
-        } else {
-            for i in 0..<count { work(i) }
-        }
+        let results = contributions(videos: videos)
         var dims: [DimensionResult] = []
         for d in VBenchDimension.allCases {
             var num = 0.0, den = 0.0
@@ -102,7 +91,77 @@ public struct VBenchLite: Sendable {
             }
             dims.append(result)
         }
-        return ScoreReport(dimensions: dims, videoCount: count)
+        var report = ScoreReport(dimensions: dims, videoCount: count)
+        if let total = report.totalScore, let groups = Self.seedGroups(videos.map { $0.prompt?.promptEn }) {
+            report.totalScoreInterval = Self.totalInterval(estimate: total, contributions: results, groups: groups,
+                                                           requested: dimensions)
+        }
+        return report
+    }
+
+    /// Every clip's contribution to every requested dimension (on all cores with `parallel`).
+    func contributions(videos: [(name: String, video: RGBVideo, prompt: PromptEntry?)]) -> [[VBenchDimension: Contribution]] {
+        let count = videos.count
+        let results = UnsafeMutableBufferPointer<[VBenchDimension: Contribution]>.allocate(capacity: count)
+        results.initialize(repeating: [:])
+        defer { results.deallocate() }
+        nonisolated(unsafe) let out = results
+        let work: @Sendable (Int) -> Void = { i in
+            out[i] = self.evaluateOne(video: videos[i].video, prompt: videos[i].prompt)
+        }
+        if parallel && count > 1 {
+            DispatchQueue.concurrentPerform(iterations: count, execute: work)
+        } else {
+            for i in 0..<count { work(i) }
+        }
+        return Array(results)
+    }
+
+    /// The clips' indices grouped by prompt, when every clip has a prompt and every prompt at least two
+    /// clips (seeds); nil otherwise (no interval over seeds can be drawn).
+    static func seedGroups(_ prompts: [String?]) -> [[Int]]? {
+        var order: [String] = [], groups: [String: [Int]] = [:]
+        for (i, p) in prompts.enumerated() {
+            guard let p else { return nil }
+            if groups[p] == nil { order.append(p) }
+            groups[p, default: []].append(i)
+        }
+        guard !order.isEmpty, order.allSatisfy({ groups[$0]!.count >= 2 }) else { return nil }
+        return order.map { groups[$0]! }
+    }
+
+    /// VBench's Total of a multiset of the clips (indices, repeats counted): each dimension re-aggregated
+    /// as Σ numerator / Σ denominator over the clips, exactly as `evaluate` does for the whole set.
+    static func total(of indices: [Int], contributions: [[VBenchDimension: Contribution]],
+                      requested: Set<VBenchDimension>) -> Double? {
+        var raw: [String: Double] = [:]
+        for d in VBenchDimension.allCases where requested.contains(d) {
+            var num = 0.0, den = 0.0
+            for i in indices {
+                guard let c = contributions[i][d], c.value != nil else { continue }
+                num += c.numerator
+                den += c.denominator
+            }
+            if den > 0 { raw[d.rawValue] = num / den }
+        }
+        return raw.isEmpty ? nil : aggregateVBench(raw: raw).total
+    }
+
+    /// Total's 95 % interval over seeds: the distribution report's bootstrap (each prompt's clips drawn
+    /// with replacement, independently per prompt, 200 resamples from a fixed generator, centred on the
+    /// full-set Total), so two models' Totals can be told apart from seed noise.
+    static func totalInterval(estimate: Double, contributions: [[VBenchDimension: Contribution]], groups: [[Int]],
+                              requested: Set<VBenchDimension>, resamples: Int = 200) -> [Double] {
+        var rng = Bootstrap()
+        var samples: [Double] = []
+        samples.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            var pick: [Int] = []
+            for g in groups { pick += rng.resample(g.count).map { g[$0] } }
+            if let t = total(of: pick, contributions: contributions, requested: requested) { samples.append(t) }
+        }
+        let ci = Bootstrap.interval(estimate: estimate, samples: samples)
+        return [ci.low, ci.high]
     }
 
     static func nullReason(_ d: VBenchDimension, count: Int, notes: [String]) -> String {
