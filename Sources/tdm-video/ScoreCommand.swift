@@ -15,7 +15,10 @@ struct ScoreCommand: ParsableCommand {
         discussion: """
         PATH is a video or a directory of videos. With --suite, each file is matched to its prompt by \
         VBench's naming convention `{prompt}-{i}.mp4`, and the prompt's auxiliary info enables the \
-        semantic dimensions. The last line printed is `total_score=<Total on VBench's 0-100 scale>`.
+        semantic dimensions. The last line printed is `total_score=<Total on VBench's 0-100 scale>`. \
+        When every prompt has at least two clips (seeds), the Total is printed with its 95 % bootstrap \
+        interval over seeds (`total_score_interval` in the report): two Totals whose intervals overlap \
+        are not told apart by these seeds.
 
         Distribution metrics (diversity, recall, precision, Frechet distance, KID, sharpness gap, \
         still-prompt motion; docs/vbenchlite.md) compare the clips of each prompt, as a set, with reference \
