@@ -178,6 +178,7 @@ final class CountingPrompts: PromptSource {
         let evals = TrainingLog.read(d.logURL).filter { $0["eval_total"] != nil }
         #expect(evals.compactMap { $0["step"] as? Int } == [3, 6])
         #expect(evals.allSatisfy { ($0["eval_total"] as? Double ?? -1) > 0 })
+        #expect(evals.allSatisfy { $0["val_total_low"] == nil }, "one seed a prompt: no interval")
         // The evaluator is handed in: eval_every without one is refused before any work.
         let bare = try Distiller(config: cfg, teacher: teacher, outDir: out.appendingPathComponent("bare"))
         #expect(throws: ConfigError.self) { _ = try bare.run(prompts: SquarePrompts(), resume: false) }
@@ -211,6 +212,13 @@ final class CountingPrompts: PromptSource {
         #expect(fd.allSatisfy { $0.isFinite && $0 >= 0 }, "validation Frechet distances \(fd)")
         #expect(vals.allSatisfy { ($0["eval_recall"] as? Double).map { (0...1).contains($0) } ?? false })
         #expect(vals.allSatisfy { ($0["val_frechet_distance_low"] as? Double ?? .infinity) <= ($0["val_frechet_distance_high"] as? Double ?? -1) })
+        // Two seeds a prompt: the Totals' intervals over seeds are logged, around the Totals.
+        for v in vals {
+            for p in ["eval", "val"] {
+                let t = v["\(p)_total"] as? Double ?? .nan, lo = v["\(p)_total_low"] as? Double ?? .nan, hi = v["\(p)_total_high"] as? Double ?? .nan
+                #expect(lo <= t && t <= hi, "\(p): \(lo) \(t) \(hi)")
+            }
+        }
         let kept = try #require(r.kept)
         let best = fd.firstIndex(of: fd.min()!)!
         #expect(kept.iteration == vals[best]["step"] as? Int)

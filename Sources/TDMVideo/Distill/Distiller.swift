@@ -654,8 +654,13 @@ public final class Distiller {
         var record: [String: Any] = ["step": step, "eval_total": r.totalScore ?? -1, "eval_quality": r.qualityScore ?? -1,
                                      "eval_semantic": r.semanticScore ?? -1, "val_total": rv.totalScore ?? -1,
                                      "val_quality": rv.qualityScore ?? -1, "val_semantic": rv.semanticScore ?? -1]
-        // With eval_reference_seeds: the distribution metrics, each with its bootstrap interval.
+        // The Totals' intervals over seeds (eval_seeds >= 2); with eval_reference_seeds, the distribution
+        // metrics, each with its bootstrap interval.
         for (prefix, report) in [("eval", r), ("val", rv)] {
+            if let ci = report.totalScoreInterval, ci.count == 2 {
+                record["\(prefix)_total_low"] = ci[0]
+                record["\(prefix)_total_high"] = ci[1]
+            }
             for m in report.distribution?.metrics ?? [] {
                 record["\(prefix)_\(m.name)"] = m.value
                 record["\(prefix)_\(m.name)_low"] = m.low
