@@ -346,6 +346,83 @@ final class CountingPrompts: PromptSource {
         }
     }
 
+    /// `tdm.anchor_weight`: the pairs are the teacher's own trajectories read at the student's grid (checked
+    /// against a DDIM loop written here from the v-prediction formulas); a strong anchor pulls the student's
+    /// steps onto them (its squared distance over every pair and step falls below the unanchored run's); an
+    /// anchored run killed and resumed ends at the uninterrupted student; the anchor with unify is refused.
+    @Test func teacherAnchorIsTheTeachersTrajectoryPullsAndResumes() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<5).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        func distiller(_ dir: URL, weight: Double, lr: Double = 1e-4) throws -> Distiller {
+            var cfg = try Self.config(", anchor_pairs: 3, anchor_weight: \(weight)")
+            cfg.optim.iterations = 6
+            cfg.optim.studentLr = lr
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            return d
+        }
+        // The pairs against an independent trajectory.
+        let d0 = try distiller(dirs[0], weight: 1)
+        let a = try d0.makeAnchors(prompts: SquarePrompts())
+        let per = d0.shape1.perSample, g = d0.grid, kk = g.count, sch = d0.scheduler, ts = d0.anchorTimesteps
+        #expect(a.count == 3 && a.points.count == kk + 1 && a.points.allSatisfy { $0.count == 3 * per })
+        #expect(g.allSatisfy(ts.contains) && ts.count > g.count)
+        let empty = teacher.metadata.textEncoder.encode(""), gd = Float(d0.anchorGuidance)
+        #expect(d0.anchorGuidance == teacher.metadata.sampling.guidance)
+        for p in 0..<3 {
+            var x = Array(a.points[kk][(p * per)..<((p + 1) * per)])
+            var seen = [Int: [Float]]()
+            for (i, t) in ts.enumerated() {
+                if let idx = g.firstIndex(of: t) { seen[kk - idx] = x }
+                var shape2 = d0.shape1
+                shape2.batch = 2
+                let vv = try teacher.transformer.forward(hidden: x + x, shape: shape2, text: empty + a.text[p], textLength: d0.textLength,
+                                                         timesteps: [Float(t), Float(t)])
+                let v = (0..<per).map { vv[$0] + gd * (vv[per + $0] - vv[$0]) }
+                let x0 = sch.predictOriginal(v: v, sample: x, timestep: t), eps = sch.predictEpsilon(v: v, sample: x, timestep: t)
+                x = i + 1 < ts.count ? sch.addNoise(original: x0, noise: eps, timestep: ts[i + 1]) : x0
+            }
+            seen[0] = x
+            for k in 0...kk {
+                let err = compareTensors(Array(a.points[k][(p * per)..<((p + 1) * per)]), seen[k]!).maxAbs
+                #expect(err <= 2e-5, "pair \(p), grid step \(k): \(err)")
+            }
+        }
+        // The pull: squared distance of the student's steps from the pairs, over every pair and step.
+        func distance(_ d: Distiller) throws -> Double {
+            var total = 0.0
+            for p in 0..<a.count {
+                for k in 1...kk {
+                    let x = Array(a.points[k][(p * per)..<((p + 1) * per)])
+                    let v = try d.student.forward(hidden: x, shape: d.shape1, text: a.text[p], textLength: d.textLength, timesteps: [Float(g[kk - k])])
+                    total += TDMObjectives.anchorLoss(v: v, sample: x, timesteps: [g[kk - k]], next: [k > 1 ? g[kk - k + 1] : -1],
+                                                      target: Array(a.points[k - 1][(p * per)..<((p + 1) * per)]), weight: 1, scheduler: sch).loss
+                }
+            }
+            return total
+        }
+        let weak = try distiller(dirs[1], weight: 1e-9, lr: 1e-3), strong = try distiller(dirs[2], weight: 1e6, lr: 1e-3)
+        _ = try weak.run(prompts: SquarePrompts(), resume: false)
+        let r = try strong.run(prompts: SquarePrompts(), resume: false)
+        #expect(r.last.anchorLoss > 0 && r.last.anchorGradRatio > 1, "the strong anchor dominates the generator's gradient: \(r.last.anchorGradRatio)")
+        let (dWeak, dStrong, dTeacher) = (try distance(weak), try distance(strong), try distance(d0))
+        print("anchor distance after 6 iterations: weight 1e-9 \(dWeak), weight 1e6 \(dStrong), the teacher \(dTeacher)")
+        // (measured: 0.784, 0.745, 0.783; the tiny student cannot close the teacher's own 4-step error in 6 updates)
+        #expect(dStrong < 0.97 * min(dWeak, dTeacher))
+        // Killed after iteration 3 (checkpoint at 2) and resumed.
+        let first = try distiller(dirs[3], weight: 10)
+        first.stopAfterIteration = 3
+        _ = try first.run(prompts: SquarePrompts(), resume: false)
+        let resumed = try distiller(dirs[3], weight: 10)
+        _ = try resumed.run(prompts: SquarePrompts(), resume: true)
+        let full = try distiller(dirs[4], weight: 10)
+        _ = try full.run(prompts: SquarePrompts(), resume: false)
+        #expect(compareTensors(resumed.student.parameters.array, full.student.parameters.array).maxAbs <= 1e-6)
+        let error = #expect(throws: ConfigError.self) { _ = try Self.config(", unify: [2, 4], anchor_weight: 1") }
+        #expect(error?.description.contains("anchor_weight") == true)
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

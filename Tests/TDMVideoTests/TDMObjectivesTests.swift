@@ -42,4 +42,31 @@ import Testing
         print("finite differences, generator loss \(kind): relative error \(err)")
         #expect(err < 5e-3, "\(kind): relative error \(err) at \(worst)")
     }
+
+    /// The teacher anchor's loss: its value against the student's DDIM step made with the scheduler's own
+    /// x0 / ε / forward-diffusion functions (the final step: x0 itself), and its gradient against central
+    /// differences.
+    @Test func anchorLossValueAndGradient() {
+        var rng = RNG(seed: 13)
+        let n = Self.per * Self.batch, sch = Self.scheduler
+        let x = Self.random(n, &rng), target = Self.random(n, &rng), v = Self.random(n, &rng)
+        let ts = [856, 399], next = [665, -1], w: Float = 2.5
+        let (loss, dV) = TDMObjectives.anchorLoss(v: v, sample: x, timesteps: ts, next: next, target: target, weight: w, scheduler: sch)
+        var expected = 0.0
+        for b in 0..<Self.batch {
+            let r = (b * Self.per)..<((b + 1) * Self.per)
+            let xb = Array(x[r]), vb = Array(v[r])
+            let x0 = sch.predictOriginal(v: vb, sample: xb, timestep: ts[b]), eps = sch.predictEpsilon(v: vb, sample: xb, timestep: ts[b])
+            let step = next[b] >= 0 ? sch.addNoise(original: x0, noise: eps, timestep: next[b]) : x0
+            for (i, j) in r.enumerated() { expected += Double(w) * Double((step[i] - target[j]) * (step[i] - target[j])) / Double(n) }
+        }
+        #expect(abs(loss - expected) <= 1e-5 * expected, "anchor loss \(loss) against \(expected)")
+        let idx = GradCheck.sampleIndices(n, count: 40, seed: 9)
+        let num = GradCheck.numeric({ TDMObjectives.anchorLoss(v: $0, sample: x, timesteps: ts, next: next, target: target, weight: w,
+                                                               scheduler: sch).loss }, at: v, indices: idx)
+        let (err, worst) = GradCheck.compare(analytic: dV, numeric: num, indices: idx)
+        print("finite differences, anchor loss: relative error \(err)")
+        #expect(err < 1e-4, "relative error \(err) at \(worst)")
+    }
 }
+

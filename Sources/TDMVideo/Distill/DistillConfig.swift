@@ -38,11 +38,22 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// (CogVideoX's stochastic SDE-DPM-Solver++(2M); the paper trains with DDIM and finds DPM-Solver better
         /// at test time, tdm.md "Sampler at train vs test"). Training itself is the same either way.
         public var sampler = SchedulerKind.ddim
+        /// With > 0, the teacher anchor: before training the teacher samples `anchor_pairs` prompts from noise
+        /// (deterministic DDIM on its own step count, the student's grid points inserted, at `anchor_guidance`),
+        /// and every generator update adds `anchor_weight` × the mean squared distance between the student's
+        /// DDIM step from a teacher trajectory point x_{t_k} and the teacher's own next point x_{t_k-1} (its
+        /// final x0 for the last step): a regression toward the teacher's sampling, as DMD's regression loss,
+        /// that gives the distribution-matching push a point to hold to. 0: off (TDM as the paper has it).
+        public var anchorWeight = 0.0
+        public var anchorPairs = 256
+        /// The anchor's guidance; 0: the teacher's own sampling guidance (its package's).
+        public var anchorGuidance = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case steps, timeShift = "time_shift", guidance, method, generatorLoss = "generator_loss", huberC = "huber_c"
             case matching, fakeLoss = "fake_loss", importanceSampling = "importance_sampling", unify
             case stepConditioning = "step_conditioning"
             case fakeUpdatesPerStep = "fake_updates_per_step", fakeRollouts = "fake_rollouts", minSNRClamp = "min_snr_clamp", sampler
+            case anchorWeight = "anchor_weight", anchorPairs = "anchor_pairs", anchorGuidance = "anchor_guidance"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
@@ -53,6 +64,11 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(unify.isEmpty || unify.contains(steps), file, path, "steps", "one of unify \(unify) (the student's default step count)")
             try ConfigFile.require((1...20).contains(fakeUpdatesPerStep), file, path, "fake_updates_per_step", "an integer in 1...20")
             try ConfigFile.require(minSNRClamp > 0 && minSNRClamp <= 1e6, file, path, "min_snr_clamp", "a number in (0, 1e6]")
+            try ConfigFile.require(anchorWeight >= 0 && anchorWeight <= 1e6, file, path, "anchor_weight", "a number in [0, 1e6] (0: no anchor)")
+            try ConfigFile.require((1...65_536).contains(anchorPairs), file, path, "anchor_pairs", "an integer in 1...65536")
+            try ConfigFile.require(anchorGuidance == 0 || (anchorGuidance >= 1 && anchorGuidance <= 20), file, path, "anchor_guidance",
+                                   "0 (the teacher's own sampling guidance) or a number in [1, 20]")
+            try ConfigFile.require(anchorWeight == 0 || unify.isEmpty, file, path, "anchor_weight", "0 with unify (the anchor follows the single K-step grid)")
         }
     }
 

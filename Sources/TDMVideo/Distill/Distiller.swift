@@ -194,6 +194,8 @@ public final class Distiller {
         var last = IterationStats()
         /// `ema_decay`'s average of the student's weights (nil without it).
         var ema: EMA? = nil
+        /// The teacher anchor's draws (pair, step) for each generator update.
+        var anchorRNG: RNG
 
         init(_ o: DistillConfig.Optim, parameters n: Int, tableSize tn: Int) {
             optG = AdamW(count: n, beta1: Float(o.beta1), beta2: Float(o.beta2), weightDecay: Float(o.weightDecay))
@@ -202,6 +204,7 @@ public final class Distiller {
             optTF = optTS
             promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 11)
             noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 12)
+            anchorRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 15)
         }
     }
 
@@ -228,6 +231,7 @@ public final class Distiller {
         // of the config fingerprint, so a resumed run never compares two different metrics.
         if let b = s.best { ck.state["best.iteration"] = "\(b.iteration)"; ck.state["best.val_total"] = "\(b.score)" }
         if let e = s.ema { ck.tensors["ema.student"] = e.values }
+        if anchored { ck.state["rng.anchor"] = Checkpoint.encode(s.anchorRNG) }
         return ck
     }
 
@@ -248,6 +252,7 @@ public final class Distiller {
         s.promptRNG = try ck.rng("rng.prompt", source: src)
         s.noiseRNG = try ck.rng("rng.noise", source: src)
         if s.ema != nil { s.ema!.values = try ck.tensor("ema.student", count: n, source: src) }
+        if anchored { s.anchorRNG = try ck.rng("rng.anchor", source: src) }
         if o.keepBest, ck.state["best.iteration"] != nil {
             guard let t = ck.state["best.val_total"].flatMap(Double.init) else {
                 throw CheckpointError(path: src, message: "state best.val_total is missing or not a number")
@@ -301,6 +306,8 @@ public final class Distiller {
 
     public struct IterationStats {
         public var generatorLoss = 0.0, fakeLoss = 0.0, meanW = 0.0, meanIS = 0.0, gradNorm = 0.0
+        /// The teacher anchor's loss (weighted) and the norm of its output gradient over the generator loss's.
+        public var anchorLoss = 0.0, anchorGradRatio = 0.0
         /// Per grid interval (keyed by the interval's noisy end t_k): the fake score's unweighted v-MSE
         /// on its training draws, and the push: the projection of (real − fake) on (cond − uncond),
         /// ⟨real − fake, cond − uncond⟩ / ‖cond − uncond‖², averaged over the generator's draws. A fake
@@ -353,6 +360,7 @@ public final class Distiller {
             (loop.step, loop.badSteps) = try restore(ck, into: state)
         }
         if comm.isRoot && (!resume || state.best == nil) { try? FileManager.default.removeItem(at: bestURL) }
+        if anchored && loop.step < o.iterations { anchors = try makeAnchors(prompts: prompts) }
         let log = comm.isRoot ? try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil) : TrainingLog(discarding: logURL)
         let progress = ProgressLine(label: comm.size > 1 ? "distill (\(comm.size) ranks)" : "distill", total: o.iterations,
                                     startStep: loop.step, quiet: quiet || !comm.isRoot)
@@ -363,6 +371,7 @@ public final class Distiller {
             guard try iteration(prompts: prompts, state, &stats, index: index) else { return .skipped(record: [:]) }
             state.last = stats
             var summary = String(format: "gen %.4f fake %.4f", stats.generatorLoss, stats.fakeLoss)
+            if self.anchored { summary += String(format: " anchor %.4f", stats.anchorLoss) }
             if comm.size > 1 {
                 summary += String(format: " · %d ranks %.2f prompts/s", comm.size,
                                   Double((index + 1 - startStep) * o.batch) / max(Date().timeIntervalSince(start), 1e-9))
@@ -371,6 +380,7 @@ public final class Distiller {
                 ["generator_loss": stats.generatorLoss, "fake_loss": stats.fakeLoss, "normaliser": stats.meanW,
                  "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm, "elapsed_s": Date().timeIntervalSince(start)]
                     .merging(stats.intervalRecord) { a, _ in a }
+                    .merging(self.anchored ? ["anchor_loss": stats.anchorLoss, "anchor_grad_ratio": stats.anchorGradRatio] : [:]) { a, _ in a }
             })
         }, afterStep: { step in
             try evaluateIfDue(step, state, log)
@@ -618,9 +628,14 @@ public final class Distiller {
         if injectNonFiniteLoss?(iteration) == true { loss = .nan }
         let sgr = try student.backward(cache, dOutput: dOut, inputGradients: false)
         student.releaseTrainingCache(cache)
+        var anchorLoss = 0.0
+        if anchored {
+            (anchorLoss, stats.anchorGradRatio) = try anchorStep(s, generatorGradient: dOut)
+            stats.anchorLoss = anchorLoss
+        }
         comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
-        guard loss.isFinite && gn.isFinite else { return false }
+        guard loss.isFinite && anchorLoss.isFinite && gn.isFinite else { return false }
         s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
         s.ema?.update(student.parameters.p, step: s.optG.step)
         if stepConditioned {
@@ -631,6 +646,103 @@ public final class Distiller {
         stats.generatorLoss = loss
         stats.gradNorm = gn
         return true
+    }
+
+    // MARK: The teacher anchor (`tdm.anchor_weight`)
+
+    var anchored: Bool { config.tdm.anchorWeight > 0 }
+
+    /// The anchor's pairs: each pair's prompt embedding and, at every grid step k (K = the starting noise,
+    /// 0 = the final x0), the teacher's trajectory point, one flat array per k over the pairs.
+    struct Anchors {
+        var text: [[Float]]
+        var points: [[Float]]
+        var count: Int { text.count }
+    }
+    var anchors: Anchors? = nil
+
+    /// The guidance the anchor's trajectories are sampled at.
+    var anchorGuidance: Double { config.tdm.anchorGuidance > 0 ? config.tdm.anchorGuidance : teacher.metadata.sampling.guidance }
+
+    /// The teacher's timesteps for the anchor: its own DDIM spacing at its own step count, with the
+    /// student's grid points inserted (where the trajectory is read).
+    var anchorTimesteps: [Int] {
+        let own = CogVideoXDDIMScheduler(schedule: scheduler.schedule).timesteps(steps: teacher.metadata.sampling.steps)
+        return Array(Set(own + grid)).sorted(by: >)
+    }
+
+    /// Samples the anchor's pairs with the teacher: prompts and noise from streams of their own (so the
+    /// training streams are those of a run without the anchor), deterministic DDIM, in chunks of 8.
+    /// The same pairs on every rank and after a resume.
+    func makeAnchors(prompts: PromptSource) throws -> Anchors {
+        let o = config.optim, n = config.tdm.anchorPairs, per = shape1.perSample, g = grid, kk = g.count
+        var promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 13)
+        var noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 14)
+        let enc = teacher.metadata.textEncoder, empty = enc.encode("")
+        let ts = anchorTimesteps
+        guard ts.first == g.first else {
+            throw ConfigError(file: "distill config", field: "tdm.anchor_weight",
+                              message: "needs the student's grid to start where the teacher's does (\(g.first ?? -1) against \(ts.first ?? -1))")
+        }
+        let sampler = Sampler(steps: ts.count, guidance: Float(anchorGuidance), customTimesteps: ts)
+        var a = Anchors(text: [], points: [[Float]](repeating: [], count: kk + 1))
+        let progress = ProgressLine(label: "anchor", total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
+        var sched = CogVideoXDDIMScheduler(schedule: scheduler.schedule)
+        while a.count < n {
+            let b = min(8, n - a.count)
+            var text = [Float]()
+            for _ in 0..<b {
+                let e = enc.encode(prompts.samplePrompt(&promptRNG))
+                a.text.append(e)
+                text += e
+            }
+            let noise = noiseRNG.normal(b * per)
+            var shape = shape1
+            shape.batch = b
+            var at = [Int: [Float]]()
+            at[kk] = noise
+            var unused = RNG(seed: 0)
+            let x0 = try sampler.run(model: teacher.transformer, scheduler: &sched, latents: noise, shape: shape, prompt: text,
+                                     negative: (0..<b).flatMap { _ in empty }, textLength: textLength, rng: &unused,
+                                     observe: { i, x in
+                                         if i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
+                                     })
+            at[0] = x0
+            for k in 0...kk { a.points[k] += at[k]! }
+            progress.update(a.count, force: a.count == n)
+        }
+        progress.finish()
+        return a
+    }
+
+    /// One anchor batch (`optim.batch` draws of a pair and a grid step, this rank's share of them) through
+    /// the student, its gradient accumulated into the student's; returns the loss (the batch's, summed over
+    /// the ranks) and the ratio of its output gradient's norm to the generator loss's `generatorGradient`.
+    func anchorStep(_ s: State, generatorGradient: [Float]) throws -> (loss: Double, gradRatio: Double) {
+        guard let a = anchors else { return (0, 0) }
+        let share = batchShare, per = shape1.perSample, g = grid, kk = g.count, comm = communicator
+        var xin = [Float](), text = [Float](), target = [Float](), tks = [Int](), tms = [Int]()
+        for gi in 0..<config.optim.batch {
+            let p = s.anchorRNG.int(0, a.count), k = s.anchorRNG.int(1, kk + 1)
+            guard share.contains(gi) else { continue }
+            xin += a.points[k][(p * per)..<((p + 1) * per)]
+            target += a.points[k - 1][(p * per)..<((p + 1) * per)]
+            text += a.text[p]
+            tks.append(g[kk - k])
+            tms.append(k > 1 ? g[kk - k + 1] : -1)
+        }
+        var shape = shape1
+        shape.batch = share.count
+        let cache = try student.forwardTraining(hidden: xin, shape: shape, text: text, textLength: textLength,
+                                                timesteps: tks.map(Float.init), timeEmbeddingOffset: nil)
+        var (loss, dV) = TDMObjectives.anchorLoss(v: cache.output.array, sample: xin, timesteps: tks, next: tms, target: target,
+                                                  weight: Float(config.tdm.anchorWeight), scheduler: scheduler)
+        if comm.size > 1 { (loss, dV) = partOfBatchMean(loss, dV) }
+        try student.backward(cache, dOutput: dV, inputGradients: false)
+        student.releaseTrainingCache(cache)
+        var sums = [loss, dV.reduce(0) { $0 + Double($1 * $1) }, generatorGradient.reduce(0) { $0 + Double($1 * $1) }]
+        if comm.size > 1 { comm.allreduceSum(&sums) }
+        return (sums[0], sums[2] > 0 ? (sums[1] / sums[2]).squareRoot() : 0)
     }
 
     // MARK: Evaluation and export

@@ -94,4 +94,26 @@ enum TDMObjectives {
         }
         return (loss, dV)
     }
+
+    /// The teacher anchor (`tdm.anchor_weight`): the student's DDIM step from the teacher's trajectory point
+    /// x_{t_k} to t_{k−1}, x̂ = a_m·x0(v) + s_m·ε(v) (x0(v) alone for the last step, t_{k−1} = −1), against
+    /// the teacher's own point there: weight × mean((x̂ − target)²) over every element; d loss / d v. x̂ is
+    /// linear in v: x̂ = (a_m·a_t + s_m·s_t)·x + (s_m·a_t − a_m·s_t)·v.
+    static func anchorLoss(v: [Float], sample: [Float], timesteps: [Int], next: [Int], target: [Float], weight: Float,
+                           scheduler: CogVideoXDDIMScheduler) -> (loss: Double, dV: [Float]) {
+        let bsz = timesteps.count, per = v.count / bsz, total = Float(v.count)
+        var dV = [Float](repeating: 0, count: v.count)
+        var loss = 0.0
+        for b in 0..<bsz {
+            let at = scheduler.alpha(timesteps[b]), st = scheduler.sigma(timesteps[b])
+            let am = scheduler.alpha(next[b]), sm = scheduler.sigma(next[b])
+            let cx = am * at + sm * st, cv = sm * at - am * st
+            for i in (b * per)..<((b + 1) * per) {
+                let diff = cx * sample[i] + cv * v[i] - target[i]
+                loss += Double(weight * diff * diff) / Double(total)
+                dV[i] = 2 * weight * diff * cv / total
+            }
+        }
+        return (loss, dV)
+    }
 }
