@@ -423,6 +423,28 @@ final class CountingPrompts: PromptSource {
         #expect(error?.description.contains("anchor_weight") == true)
     }
 
+    /// `tdm.guidance_interval`: outside it the real score is the conditional score alone, so an interval no τ
+    /// falls in (τ >= 20) trains exactly the student of guidance 1, and the whole range that of the plain
+    /// guidance; an interval out of order is refused.
+    @Test func guidanceIntervalLimitsWhereTheRealScoreIsGuided() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<3).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        var students = [[Float]]()
+        for (dir, extra) in zip(dirs, [", guidance_interval: [0, 10]", ", guidance: 1.0", ", guidance_interval: [0, 999]"]) {
+            var cfg = try Self.config(extra)
+            cfg.optim.iterations = 2
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            _ = try d.run(prompts: SquarePrompts(), resume: false)
+            students.append(d.student.parameters.array)
+        }
+        #expect(compareTensors(students[0], students[1]).maxAbs == 0, "unguided everywhere is guidance 1")
+        #expect(compareTensors(students[0], students[2]).maxAbs > 1e-6, "guided everywhere differs")
+        let error = #expect(throws: ConfigError.self) { _ = try Self.config(", guidance_interval: [700, 400]") }
+        #expect(error?.description.contains("guidance_interval") == true)
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

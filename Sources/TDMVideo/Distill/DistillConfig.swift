@@ -13,6 +13,10 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var timeShift = 2.0
         /// The teacher's CFG scale inside the real score.
         public var guidance = 2.0
+        /// The real score's τ at which `guidance` applies, [low, high] inclusive; elsewhere the real score is
+        /// the teacher's conditional score alone (guidance 1), as in "guidance in a limited interval"
+        /// (Kynkäänniemi et al. 2024). [0, 999]: everywhere.
+        public var guidanceInterval = [0, 999]
         /// TDM, or the DMD2 baseline (clean samples at random τ, fresh samples for each fake update).
         public var method = DistillMethod.tdm
         public var generatorLoss = GeneratorLoss.huberElementwise
@@ -49,7 +53,7 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// The anchor's guidance; 0: the teacher's own sampling guidance (its package's).
         public var anchorGuidance = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
-            case steps, timeShift = "time_shift", guidance, method, generatorLoss = "generator_loss", huberC = "huber_c"
+            case steps, timeShift = "time_shift", guidance, guidanceInterval = "guidance_interval", method, generatorLoss = "generator_loss", huberC = "huber_c"
             case matching, fakeLoss = "fake_loss", importanceSampling = "importance_sampling", unify
             case stepConditioning = "step_conditioning"
             case fakeUpdatesPerStep = "fake_updates_per_step", fakeRollouts = "fake_rollouts", minSNRClamp = "min_snr_clamp", sampler
@@ -59,6 +63,8 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
             try ConfigFile.require(timeShift > 0 && timeShift <= 20, file, path, "time_shift", "a number in (0, 20]")
             try ConfigFile.require(guidance >= 1 && guidance <= 20, file, path, "guidance", "a number in [1, 20]")
+            try ConfigFile.require(guidanceInterval.count == 2 && guidanceInterval[0] >= 0 && guidanceInterval[0] <= guidanceInterval[1]
+                                   && guidanceInterval[1] <= 999, file, path, "guidance_interval", "[low, high] with 0 <= low <= high <= 999")
             try ConfigFile.require(huberC > 0 && huberC <= 1000, file, path, "huber_c", "a number in (0, 1000]")
             try ConfigFile.require(unify.count <= 16 && unify.allSatisfy { (1...16).contains($0) } && Set(unify).count == unify.count, file, path, "unify", "distinct step counts in 1...16")
             try ConfigFile.require(unify.isEmpty || unify.contains(steps), file, path, "steps", "one of unify \(unify) (the student's default step count)")

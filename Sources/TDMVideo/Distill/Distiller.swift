@@ -595,11 +595,12 @@ public final class Distiller {
         let uncond = scheduler.predictOriginal(v: Array(vt[..<half]), sample: xts, timesteps: taus)
         let cond = scheduler.predictOriginal(v: Array(vt[half...]), sample: xts, timesteps: taus)
         let fk = scheduler.predictOriginal(v: vf, sample: xts, timesteps: taus)
-        let S = Float(config.tdm.guidance)
+        let gi = config.tdm.guidanceInterval
         var target = [Float](repeating: 0, count: v.count), normaliser = [Float]()
         var meanW = 0.0
         for b in 0..<bsz {
             let off = b * per
+            let S = (gi[0]...gi[1]).contains(taus[b]) ? Float(config.tdm.guidance) : 1
             var wsum = 0.0, along = 0.0, guide = 0.0
             for i in off..<(off + per) {
                 let ru = uncond[i], rc = cond[i]
