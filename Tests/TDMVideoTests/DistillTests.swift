@@ -421,6 +421,10 @@ final class CountingPrompts: PromptSource {
         #expect(compareTensors(resumed.student.parameters.array, full.student.parameters.array).maxAbs <= 1e-6)
         let error = #expect(throws: ConfigError.self) { _ = try Self.config(", unify: [2, 4], anchor_weight: 1") }
         #expect(error?.description.contains("anchor_weight") == true)
+        // The memory estimate counts the pairs: (K + 1) latents and a prompt embedding each.
+        let pairBytes = Double(3 * ((kk + 1) * per + a.text[0].count) * 4)
+        let with = RunMemory.distill(d0.config, teacher: teacher), without = RunMemory.distill(try Self.config(), teacher: teacher)
+        #expect(with - without == pairBytes, "\(with - without) against \(pairBytes)")
     }
 
     /// `tdm.guidance_interval`: outside it the real score is the conditional score alone, so an interval no τ

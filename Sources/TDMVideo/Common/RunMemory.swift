@@ -22,7 +22,8 @@ public enum RunMemory {
     }
 
     /// Distillation: the teacher's slab, the student and the fake score (each with gradients and
-    /// AdamW's moments: 4 slabs each), a training pass of each, and the teacher's CFG pass on the batch.
+    /// AdamW's moments: 4 slabs each), a training pass of each, the teacher's CFG pass on the batch, and with
+    /// the teacher anchor its pairs (K + 1 latents and a prompt embedding each).
     public static func distill(_ c: DistillConfig, teacher: ModelPackage) -> Double {
         let m = teacher.transformer.config, v = teacher.metadata.video
         let ls = teacher.codec.latentShape(frames: v.frames, height: v.height, width: v.width)
@@ -33,5 +34,14 @@ public enum RunMemory {
             + m.activationBytes(batch: 2 * c.optim.batch, latentFrames: ls.frames, latentHeight: ls.height,
                                 latentWidth: ls.width, textLength: l, training: false)
             + 4 * Double(c.optim.batch) * Double(v.frames) * Double(v.height) * Double(v.width) * 3 * 2
+            + (c.tdm.anchorWeight > 0 ? anchorPairs(c, teacher: teacher) : 0)
+    }
+
+    /// The teacher anchor's pairs (`tdm.anchor_pairs`), held for the whole run.
+    public static func anchorPairs(_ c: DistillConfig, teacher: ModelPackage) -> Double {
+        let v = teacher.metadata.video, enc = teacher.metadata.textEncoder
+        let ls = teacher.codec.latentShape(frames: v.frames, height: v.height, width: v.width)
+        let latent = Double(ls.frames) * Double(ls.channels) * Double(ls.height) * Double(ls.width)
+        return 4 * Double(c.tdm.anchorPairs) * (Double(c.tdm.steps + 1) * latent + Double(enc.textLength * enc.embedDim))
     }
 }
