@@ -84,14 +84,17 @@ import Testing
         #expect(try Self.losses(d.appendingPathComponent("k2/train_log.jsonl")).map(\.loss) == lm.map(\.loss))
     }
 
-    /// TDM under two ranks against one process, from the same tiny teacher: both losses at every
-    /// iteration, and the student's weights.
-    @Test func twoRanksDistilLikeOneProcess() throws {
+    /// TDM under two ranks against one process, from the same tiny teacher: both losses (and the teacher
+    /// anchor's, with it) at every iteration, and the student's weights.
+    @Test(arguments: ["", ", anchor_weight: 10, anchor_pairs: 4"]) func twoRanksDistilLikeOneProcess(extra: String) throws {
         let d = CLI.temp()
         defer { try? FileManager.default.removeItem(at: d) }
         var r = try CLI.run(["pretrain", "--config", "configs/tiny_pretrain.yaml", "--out", d.path + "/t", "--quiet", "--eval-seeds", "0"])
         #expect(r.status == 0, "\(r.err)")
-        let args = ["distill", "--config", "configs/tiny_distill.yaml", "--teacher", d.path + "/t/model", "--quiet",
+        let text = try String(contentsOf: CLI.root.appendingPathComponent("configs/tiny_distill.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "guidance: 4.5}", with: "guidance: 4.5\(extra)}")
+        try text.write(to: d.appendingPathComponent("distill.yaml"), atomically: true, encoding: .utf8)
+        let args = ["distill", "--config", d.path + "/distill.yaml", "--teacher", d.path + "/t/model", "--quiet",
                     "--eval-seeds", "0", "--sheet-prompts", "0", "--out"]
         r = try Self.mpi(2, args + [d.path + "/m"])
         #expect(r.status == 0, "\(r.out) \(r.err)")
@@ -101,11 +104,12 @@ import Testing
             try String(contentsOf: d.appendingPathComponent(run + "/distill_log.jsonl"), encoding: .utf8).split(separator: "\n").compactMap { line in
                 guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                       let g = o["generator_loss"] as? Double, let f = o["fake_loss"] as? Double else { return nil }
-                return [g, f]
+                return [g, f] + ((o["anchor_loss"] as? Double).map { [$0] } ?? [])
             }
         }
         let lm = try losses("m"), ls = try losses("s")
         #expect(lm.count == 4 && ls.count == 4)
+        #expect(ls.allSatisfy { $0.count == (extra.isEmpty ? 2 : 3) }, "the anchor's loss is logged when it is on")
         for (a, b) in zip(lm, ls) {
             for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * abs(y), "\(x) vs \(y)") }
         }
