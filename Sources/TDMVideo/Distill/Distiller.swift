@@ -668,8 +668,7 @@ public final class Distiller {
     /// The teacher's timesteps for the anchor: its own DDIM spacing at its own step count, with the
     /// student's grid points inserted (where the trajectory is read).
     var anchorTimesteps: [Int] {
-        let own = CogVideoXDDIMScheduler(schedule: scheduler.schedule).timesteps(steps: teacher.metadata.sampling.steps)
-        return Array(Set(own + grid)).sorted(by: >)
+        Array(Set(scheduler.timesteps(steps: teacher.metadata.sampling.steps) + grid)).sorted(by: >)
     }
 
     /// Samples the anchor's pairs with the teacher: prompts and noise from streams of their own (so the
@@ -688,7 +687,7 @@ public final class Distiller {
         let sampler = Sampler(steps: ts.count, guidance: Float(anchorGuidance), customTimesteps: ts)
         var a = Anchors(text: [], points: [[Float]](repeating: [], count: kk + 1))
         let progress = ProgressLine(label: "anchor", total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
-        var sched = CogVideoXDDIMScheduler(schedule: scheduler.schedule)
+        var sched = scheduler
         while a.count < n {
             let b = min(8, n - a.count)
             var text = [Float]()
