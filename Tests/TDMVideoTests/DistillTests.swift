@@ -346,6 +346,41 @@ final class CountingPrompts: PromptSource {
         }
     }
 
+    /// `optim.student_lr_schedule: cosine` anneals the student's rate from student_lr at the first update to
+    /// student_lr_end at the last: with an end of 0 the second of two updates moves nothing, so a 2-iteration
+    /// cosine run ends where a 1-iteration constant run does; an end equal to student_lr is the constant run.
+    @Test func cosineScheduleAnnealsTheStudentsRate() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<4).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        func distiller(_ dir: URL, iterations: Int, schedule: LRSchedule, end: Double = 0) throws -> Distiller {
+            var cfg = try Self.config()
+            cfg.optim.iterations = iterations
+            cfg.optim.studentLr = 1e-4
+            cfg.optim.studentLrSchedule = schedule
+            cfg.optim.studentLrEnd = end
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            return d
+        }
+        let probe = try distiller(dirs[0], iterations: 5, schedule: .cosine, end: 1e-5)
+        #expect(abs(probe.studentLr(iteration: 1) - 1e-4) < 1e-12)
+        #expect(abs(probe.studentLr(iteration: 3) - 5.5e-5) < 1e-12)
+        #expect(abs(probe.studentLr(iteration: 5) - 1e-5) < 1e-12)
+        func student(_ d: Distiller) throws -> [Float] {
+            _ = try d.run(prompts: SquarePrompts(), resume: false)
+            return d.student.parameters.array
+        }
+        let oneConstant = try student(try distiller(dirs[1], iterations: 1, schedule: .constant))
+        let twoCosine = try student(try distiller(dirs[2], iterations: 2, schedule: .cosine))
+        let twoFlat = try student(try distiller(dirs[3], iterations: 2, schedule: .cosine, end: 1e-4))
+        #expect(compareTensors(twoCosine, oneConstant).maxAbs == 0, "the last update of a cosine run to 0 moves nothing")
+        #expect(compareTensors(twoFlat, oneConstant).maxAbs > 1e-6, "an end equal to student_lr keeps the rate")
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigFile.parse(DistillConfig.self, yaml: "optim: {student_lr: 1.0e-5, student_lr_end: 2.0e-5}", file: "c.yaml")
+        }
+    }
+
     /// `tdm.anchor_weight`: the pairs are the teacher's own trajectories read at the student's grid (checked
     /// against a DDIM loop written here from the v-prediction formulas); a strong anchor pulls the student's
     /// steps onto them (its squared distance over every pair and step falls below the unanchored run's); an

@@ -103,11 +103,18 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// the usual warm-up) is what the evaluations score, keep_best keeps and distill exports; 0: the raw
         /// weights. The step-count table of unify is not averaged.
         public var emaDecay = 0.0
+        /// The student's learning rate over the run: `constant` (student_lr throughout) or `cosine` (from
+        /// student_lr at the first generator update down to `student_lr_end` at the last, half a cosine over
+        /// `iterations`, so a longer run anneals more slowly). The fake score's and the step-count table's
+        /// rates stay constant.
+        public var studentLrSchedule = LRSchedule.constant
+        public var studentLrEnd = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", stepEmbeddingLr = "step_embedding_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
             case evalEvery = "eval_every", evalSeeds = "eval_seeds", evalReferenceSeeds = "eval_reference_seeds"
             case keepBest = "keep_best", keepBestBy = "keep_best_by", emaDecay = "ema_decay"
+            case studentLrSchedule = "student_lr_schedule", studentLrEnd = "student_lr_end"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...10_000_000).contains(iterations), file, path, "iterations", "an integer in 1...10000000")
@@ -129,6 +136,8 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(keepBestBy == .total || (evalReferenceSeeds >= 2 && evalSeeds >= 2), file, path, "keep_best_by",
                                    "total unless eval_reference_seeds >= 2 and eval_seeds >= 2 (\(keepBestBy.rawValue) is a distribution metric)")
             try ConfigFile.require(emaDecay >= 0 && emaDecay < 1, file, path, "ema_decay", "a number in [0, 1) (0: no average)")
+            try ConfigFile.require(studentLrEnd >= 0 && studentLrEnd <= studentLr, file, path, "student_lr_end",
+                                   "a number in [0, student_lr] (the cosine schedule's last rate)")
             try ConfigFile.require(!keepBest || evalEvery > 0, file, path, "keep_best",
                                    "false unless eval_every > 0 (the best student is chosen among the periodic evaluations)")
         }
@@ -220,6 +229,10 @@ public enum ImportanceSampling: String, NamedChoice {
 
 /// The distillation method.
 /// What `keep_best` chooses the student by, on the validation suite.
+public enum LRSchedule: String, NamedChoice {
+    case constant, cosine
+}
+
 public enum KeepBestMetric: String, NamedChoice {
     /// VBenchLite's Total (higher).
     case total

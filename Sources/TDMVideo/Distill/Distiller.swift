@@ -637,7 +637,7 @@ public final class Distiller {
         comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && anchorLoss.isFinite && gn.isFinite else { return false }
-        s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(config.optim.studentLr))
+        s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(studentLr(iteration: iteration)))
         s.ema?.update(student.parameters.p, step: s.optG.step)
         if stepConditioned {
             var tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
@@ -647,6 +647,17 @@ public final class Distiller {
         stats.generatorLoss = loss
         stats.gradNorm = gn
         return true
+    }
+
+    /// The student's learning rate at generator update `iteration` (1-based) of `optim.iterations`.
+    func studentLr(iteration: Int) -> Double {
+        let o = config.optim
+        switch o.studentLrSchedule {
+        case .constant: return o.studentLr
+        case .cosine:
+            let progress = o.iterations > 1 ? Double(min(max(iteration - 1, 0), o.iterations - 1)) / Double(o.iterations - 1) : 0
+            return o.studentLrEnd + (o.studentLr - o.studentLrEnd) * 0.5 * (1 + cos(Double.pi * progress))
+        }
     }
 
     // MARK: The teacher anchor (`tdm.anchor_weight`)
