@@ -373,6 +373,8 @@ final class CountingPrompts: PromptSource {
         }
         let oneConstant = try student(try distiller(dirs[1], iterations: 1, schedule: .constant))
         let twoCosine = try student(try distiller(dirs[2], iterations: 2, schedule: .cosine))
+        let logged = TrainingLog.read(dirs[2].appendingPathComponent("distill_log.jsonl")).compactMap { $0["student_lr"] as? Double }
+        #expect(logged.count == 2 && abs(logged[0] - 1e-4) < 1e-12 && logged[1] == 0, "the log records the rate of each update: \(logged)")
         let twoFlat = try student(try distiller(dirs[3], iterations: 2, schedule: .cosine, end: 1e-4))
         #expect(compareTensors(twoCosine, oneConstant).maxAbs == 0, "the last update of a cosine run to 0 moves nothing")
         #expect(compareTensors(twoFlat, oneConstant).maxAbs > 1e-6, "an end equal to student_lr keeps the rate")

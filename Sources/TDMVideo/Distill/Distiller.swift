@@ -381,6 +381,7 @@ public final class Distiller {
                  "importance_weight": stats.meanIS, "grad_norm": stats.gradNorm, "elapsed_s": Date().timeIntervalSince(start)]
                     .merging(stats.intervalRecord) { a, _ in a }
                     .merging(self.anchored ? ["anchor_loss": stats.anchorLoss, "anchor_grad_ratio": stats.anchorGradRatio] : [:]) { a, _ in a }
+                    .merging(o.studentLrSchedule == .constant ? [:] : ["student_lr": self.studentLr(iteration: index + 1)]) { a, _ in a }
             })
         }, afterStep: { step in
             try evaluateIfDue(step, state, log)
