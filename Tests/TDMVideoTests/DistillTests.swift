@@ -351,7 +351,7 @@ final class CountingPrompts: PromptSource {
     /// cosine run ends where a 1-iteration constant run does; an end equal to student_lr is the constant run.
     @Test func cosineScheduleAnnealsTheStudentsRate() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)
-        let dirs = (0..<4).map { _ in PretrainTests.tempDir() }
+        let dirs = (0..<5).map { _ in PretrainTests.tempDir() }
         defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
         func distiller(_ dir: URL, iterations: Int, schedule: LRSchedule, end: Double = 0) throws -> Distiller {
             var cfg = try Self.config()
@@ -376,8 +376,10 @@ final class CountingPrompts: PromptSource {
         let logged = TrainingLog.read(dirs[2].appendingPathComponent("distill_log.jsonl")).compactMap { $0["student_lr"] as? Double }
         #expect(logged.count == 2 && abs(logged[0] - 1e-4) < 1e-12 && logged[1] == 0, "the log records the rate of each update: \(logged)")
         let twoFlat = try student(try distiller(dirs[3], iterations: 2, schedule: .cosine, end: 1e-4))
+        let twoConstant = try student(try distiller(dirs[4], iterations: 2, schedule: .constant))
         #expect(compareTensors(twoCosine, oneConstant).maxAbs == 0, "the last update of a cosine run to 0 moves nothing")
-        #expect(compareTensors(twoFlat, oneConstant).maxAbs > 1e-6, "an end equal to student_lr keeps the rate")
+        #expect(compareTensors(twoFlat, twoConstant).maxAbs == 0, "an end equal to student_lr is the constant rate")
+        #expect(compareTensors(twoFlat, oneConstant).maxAbs > 1e-6, "and its second update moves the student")
         #expect(throws: ConfigError.self) {
             _ = try ConfigFile.parse(DistillConfig.self, yaml: "optim: {student_lr: 1.0e-5, student_lr_end: 2.0e-5}", file: "c.yaml")
         }

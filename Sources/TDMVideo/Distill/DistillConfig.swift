@@ -227,12 +227,12 @@ public enum ImportanceSampling: String, NamedChoice {
     }
 }
 
-/// The distillation method.
-/// What `keep_best` chooses the student by, on the validation suite.
+/// The student's learning-rate schedule (`optim.student_lr_schedule`).
 public enum LRSchedule: String, NamedChoice {
     case constant, cosine
 }
 
+/// What `keep_best` chooses the student by, on the validation suite.
 public enum KeepBestMetric: String, NamedChoice {
     /// VBenchLite's Total (higher).
     case total
@@ -251,6 +251,7 @@ public enum KeepBestMetric: String, NamedChoice {
     }
 }
 
+/// The distillation method.
 public enum DistillMethod: String, NamedChoice {
     /// Trajectory Distribution Matching (tdm.md).
     case tdm
