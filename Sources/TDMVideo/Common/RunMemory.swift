@@ -28,20 +28,15 @@ public enum RunMemory {
         let m = teacher.transformer.config, v = teacher.metadata.video
         let ls = teacher.codec.latentShape(frames: v.frames, height: v.height, width: v.width)
         let l = teacher.metadata.textEncoder.textLength
+        let latent = Double(ls.frames) * Double(ls.channels) * Double(ls.height) * Double(ls.width)
+        let anchorPairs = c.tdm.anchorWeight > 0
+            ? 4 * Double(c.tdm.anchorPairs) * (Double(c.tdm.steps + 1) * latent + Double(l * teacher.metadata.textEncoder.embedDim)) : 0
         return 9 * 4 * Double(m.parameterCount)
             + 2 * m.activationBytes(batch: c.optim.batch, latentFrames: ls.frames, latentHeight: ls.height,
                                     latentWidth: ls.width, textLength: l, training: true)
             + m.activationBytes(batch: 2 * c.optim.batch, latentFrames: ls.frames, latentHeight: ls.height,
                                 latentWidth: ls.width, textLength: l, training: false)
             + 4 * Double(c.optim.batch) * Double(v.frames) * Double(v.height) * Double(v.width) * 3 * 2
-            + (c.tdm.anchorWeight > 0 ? anchorPairs(c, teacher: teacher) : 0)
-    }
-
-    /// The teacher anchor's pairs (`tdm.anchor_pairs`), held for the whole run.
-    public static func anchorPairs(_ c: DistillConfig, teacher: ModelPackage) -> Double {
-        let v = teacher.metadata.video, enc = teacher.metadata.textEncoder
-        let ls = teacher.codec.latentShape(frames: v.frames, height: v.height, width: v.width)
-        let latent = Double(ls.frames) * Double(ls.channels) * Double(ls.height) * Double(ls.width)
-        return 4 * Double(c.tdm.anchorPairs) * (Double(c.tdm.steps + 1) * latent + Double(enc.textLength * enc.embedDim))
+            + anchorPairs
     }
 }
