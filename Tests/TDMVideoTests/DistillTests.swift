@@ -488,6 +488,79 @@ final class CountingPrompts: PromptSource {
         #expect(error?.description.contains("guidance_interval") == true)
     }
 
+    /// `tdm.real_score: tuned`: the copy is fitted to the teacher's own samples (its v-MSE on them falls below
+    /// the teacher's), keeping only the final x0 changes no sample; the generator reads the copy (tuned at a
+    /// rate too small to move a weight it trains exactly the teacher's student, tuned for real it does not);
+    /// a killed run resumes to the uninterrupted student; the memory estimate counts the copy and its samples.
+    @Test func tunedRealScoreIsFittedToTheTeachersSamplesAndRead() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<6).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        func distiller(_ dir: URL, _ extra: String, iterations: Int = 2) throws -> Distiller {
+            var cfg = try Self.config(", guidance: 1.0" + extra)
+            cfg.optim.iterations = iterations
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            return d
+        }
+        let tuning = ", real_score: tuned, real_tune_samples: 6, real_tune_steps: 100, real_tune_lr: 1e-3"
+        let d = try distiller(dirs[0], tuning)
+        let r = try d.run(prompts: SquarePrompts(), resume: false)
+        let tuned = try #require(d.realNet)
+        #expect(r.iterations == 2 && d.realTuneLoss > 0)
+        // The samples it was tuned on (the same streams), and the x0 alone equal to the kept trajectory's end.
+        let ts = d.scheduler.timesteps(steps: teacher.metadata.sampling.steps)
+        let bank = try d.sampleTeacher(prompts: SquarePrompts(), count: 6, salt: 17, timesteps: ts, guidance: teacher.metadata.sampling.guidance,
+                                       label: "", keepGrid: false)
+        let a = try d.sampleTeacher(prompts: SquarePrompts(), count: 6, salt: 17, timesteps: d.anchorTimesteps,
+                                    guidance: teacher.metadata.sampling.guidance, label: "", keepGrid: true)
+        let b = try d.sampleTeacher(prompts: SquarePrompts(), count: 6, salt: 17, timesteps: d.anchorTimesteps,
+                                    guidance: teacher.metadata.sampling.guidance, label: "", keepGrid: false)
+        #expect(bank.points[0].count == 6 * d.shape1.perSample && bank.points[1].isEmpty)
+        #expect(compareTensors(a.points[0], b.points[0]).maxAbs == 0)
+        // v-MSE on the samples at fixed t and noise: the tuned copy against the teacher.
+        func vmse(_ net: CogVideoXTransformer) throws -> Double {
+            let per = d.shape1.perSample
+            var rng = RNG(seed: 7), total = 0.0
+            for i in 0..<6 {
+                for t in [100, 500, 900] {
+                    let x0 = Array(bank.points[0][(i * per)..<((i + 1) * per)]), eps = rng.normal(per)
+                    let xt = d.scheduler.addNoise(original: x0, noise: eps, timestep: t)
+                    let v = try net.forward(hidden: xt, shape: d.shape1, text: bank.text[i], textLength: d.textLength, timesteps: [Float(t)])
+                    let target = d.scheduler.velocity(original: x0, noise: eps, timestep: t)
+                    total += zip(v, target).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(per)
+                }
+            }
+            return total / 18
+        }
+        let (eTeacher, eTuned) = (try vmse(teacher.transformer), try vmse(tuned))
+        print("v-MSE on the teacher's 6 samples: teacher \(eTeacher), tuned copy \(eTuned)")
+        #expect(eTuned < 0.98 * eTeacher)
+        // The generator reads the copy.
+        let still = try distiller(dirs[1], ", real_score: tuned, real_tune_samples: 2, real_tune_steps: 2, real_tune_lr: 1e-30")
+        _ = try still.run(prompts: SquarePrompts(), resume: false)
+        let plain = try distiller(dirs[2], "")
+        _ = try plain.run(prompts: SquarePrompts(), resume: false)
+        #expect(compareTensors(still.realNet!.parameters.array, teacher.transformer.parameters.array).maxAbs == 0)
+        #expect(compareTensors(still.student.parameters.array, plain.student.parameters.array).maxAbs == 0)
+        #expect(compareTensors(d.student.parameters.array, plain.student.parameters.array).maxAbs > 1e-6)
+        // Killed after iteration 3 (checkpoint at 2) and resumed: the copy is tuned again, the same bits.
+        let first = try distiller(dirs[3], tuning, iterations: 6)
+        first.stopAfterIteration = 3
+        _ = try first.run(prompts: SquarePrompts(), resume: false)
+        let resumed = try distiller(dirs[3], tuning, iterations: 6)
+        _ = try resumed.run(prompts: SquarePrompts(), resume: true)
+        let full = try distiller(dirs[4], tuning, iterations: 6)
+        _ = try full.run(prompts: SquarePrompts(), resume: false)
+        #expect(compareTensors(resumed.student.parameters.array, full.student.parameters.array).maxAbs <= 1e-6)
+        // Memory: the copy's 4 slabs and each sample's latent and prompt embedding.
+        let with = RunMemory.distill(d.config, teacher: teacher), without = RunMemory.distill(plain.config, teacher: teacher)
+        let expected = Double(16 * tuned.parameterCount + 6 * 4 * (d.shape1.perSample + bank.text[0].count))
+        #expect(with - without == expected, "\(with - without) against \(expected)")
+        let error = #expect(throws: ConfigError.self) { _ = try Self.config(", real_tune_lr: 0") }
+        #expect(error?.description.contains("real_tune_lr") == true)
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

@@ -23,7 +23,8 @@ public enum RunMemory {
 
     /// Distillation: the teacher's slab, the student and the fake score (each with gradients and
     /// AdamW's moments: 4 slabs each), a training pass of each, the teacher's CFG pass on the batch, and with
-    /// the teacher anchor its pairs (K + 1 latents and a prompt embedding each).
+    /// the teacher anchor its pairs (K + 1 latents and a prompt embedding each), and with the tuned real score its
+    /// copy (4 slabs) and teacher samples.
     public static func distill(_ c: DistillConfig, teacher: ModelPackage) -> Double {
         let m = teacher.transformer.config, v = teacher.metadata.video
         let ls = teacher.codec.latentShape(frames: v.frames, height: v.height, width: v.width)
@@ -31,12 +32,15 @@ public enum RunMemory {
         let latent = Double(ls.frames) * Double(ls.channels) * Double(ls.height) * Double(ls.width)
         let anchorPairs = c.tdm.anchorWeight > 0
             ? 4 * Double(c.tdm.anchorPairs) * (Double(c.tdm.steps + 1) * latent + Double(l * teacher.metadata.textEncoder.embedDim)) : 0
+        // The tuned real score: its weights, gradients and AdamW moments (4 slabs), and its teacher samples.
+        let tuned = c.tdm.realScore == .tuned
+            ? 4 * 4 * Double(m.parameterCount) + 4 * Double(c.tdm.realTuneSamples) * (latent + Double(l * teacher.metadata.textEncoder.embedDim)) : 0
         return 9 * 4 * Double(m.parameterCount)
             + 2 * m.activationBytes(batch: c.optim.batch, latentFrames: ls.frames, latentHeight: ls.height,
                                     latentWidth: ls.width, textLength: l, training: true)
             + m.activationBytes(batch: 2 * c.optim.batch, latentFrames: ls.frames, latentHeight: ls.height,
                                 latentWidth: ls.width, textLength: l, training: false)
             + 4 * Double(c.optim.batch) * Double(v.frames) * Double(v.height) * Double(v.width) * 3 * 2
-            + anchorPairs
+            + anchorPairs + tuned
     }
 }

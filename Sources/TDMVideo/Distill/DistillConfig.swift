@@ -52,12 +52,26 @@ public struct DistillConfig: ConfigSection, Equatable {
         public var anchorPairs = 256
         /// The anchor's guidance; 0: the teacher's own sampling guidance (its package's).
         public var anchorGuidance = 0.0
+        /// What gives the real score: `teacher`, the teacher with CFG at `guidance` (the paper's), or `tuned`,
+        /// a copy of the teacher fine-tuned before training, with the teacher's own v-MSE, on `real_tune_samples`
+        /// clips the teacher samples itself (its own step count, at `real_tune_guidance`), then used with CFG at
+        /// `guidance` (1: its conditional score alone). CFG's x0 at each noise level is not the denoiser of any
+        /// one distribution, so the student has no fixed point to reach; the tuned copy's conditional score is
+        /// the score of one distribution (the teacher's guided samples, as well as the fine-tuning learns them).
+        public var realScore = RealScore.teacher
+        public var realTuneSamples = 2048
+        public var realTuneSteps = 2000
+        public var realTuneLr = 1e-4
+        /// The guidance of the clips the real score is tuned on; 0: the teacher's own sampling guidance.
+        public var realTuneGuidance = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case steps, timeShift = "time_shift", guidance, guidanceInterval = "guidance_interval", method, generatorLoss = "generator_loss", huberC = "huber_c"
             case matching, fakeLoss = "fake_loss", importanceSampling = "importance_sampling", unify
             case stepConditioning = "step_conditioning"
             case fakeUpdatesPerStep = "fake_updates_per_step", fakeRollouts = "fake_rollouts", minSNRClamp = "min_snr_clamp", sampler
             case anchorWeight = "anchor_weight", anchorPairs = "anchor_pairs", anchorGuidance = "anchor_guidance"
+            case realScore = "real_score", realTuneSamples = "real_tune_samples", realTuneSteps = "real_tune_steps"
+            case realTuneLr = "real_tune_lr", realTuneGuidance = "real_tune_guidance"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...16).contains(steps), file, path, "steps", "an integer in 1...16")
@@ -75,6 +89,11 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(anchorGuidance == 0 || (anchorGuidance >= 1 && anchorGuidance <= 20), file, path, "anchor_guidance",
                                    "0 (the teacher's own sampling guidance) or a number in [1, 20]")
             try ConfigFile.require(anchorWeight == 0 || unify.isEmpty, file, path, "anchor_weight", "0 with unify (the anchor follows the single K-step grid)")
+            try ConfigFile.require((1...1_000_000).contains(realTuneSamples), file, path, "real_tune_samples", "an integer in 1...1000000")
+            try ConfigFile.require((1...10_000_000).contains(realTuneSteps), file, path, "real_tune_steps", "an integer in 1...10000000")
+            try ConfigFile.require(realTuneLr > 0 && realTuneLr < 1, file, path, "real_tune_lr", "a number in (0, 1)")
+            try ConfigFile.require(realTuneGuidance == 0 || (realTuneGuidance >= 1 && realTuneGuidance <= 20), file, path, "real_tune_guidance",
+                                   "0 (the teacher's own sampling guidance) or a number in [1, 20]")
         }
     }
 
@@ -152,6 +171,14 @@ public struct DistillConfig: ConfigSection, Equatable {
         try tdm.validate(file: file, path: "tdm")
         try optim.validate(file: file, path: "optim")
     }
+}
+
+/// What gives TDM's real score (`tdm.real_score`).
+public enum RealScore: String, NamedChoice {
+    /// The teacher, with CFG at `tdm.guidance`.
+    case teacher
+    /// A copy of the teacher fine-tuned on the teacher's own guided samples before training.
+    case tuned
 }
 
 /// The generator's surrogate loss on x0 − target = −(real − fake).

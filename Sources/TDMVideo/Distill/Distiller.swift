@@ -361,6 +361,7 @@ public final class Distiller {
         }
         if comm.isRoot && (!resume || state.best == nil) { try? FileManager.default.removeItem(at: bestURL) }
         if anchored && loop.step < o.iterations { anchors = try makeAnchors(prompts: prompts) }
+        if config.tdm.realScore == .tuned && loop.step < o.iterations { try tuneRealScore(prompts: prompts) }
         let log = comm.isRoot ? try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil) : TrainingLog(discarding: logURL)
         let progress = ProgressLine(label: comm.size > 1 ? "distill (\(comm.size) ranks)" : "distill", total: o.iterations,
                                     startStep: loop.step, quiet: quiet || !comm.isRoot)
@@ -583,13 +584,13 @@ public final class Distiller {
             xts += xt
             taus.append(draws[b].tau)
         }
-        // Teacher with CFG ([uncond ; cond]) and the fake score, both at x_τ.
+        // The real score with CFG ([uncond ; cond]: the teacher, or its tuned copy) and the fake score, both at x_τ.
         var shape2 = r.shape
         shape2.batch = 2 * bsz
         let text2 = r.negative + r.text
         let tauF = taus.map(Float.init)
-        let vt = try teacher.transformer.forward(hidden: xts + xts, shape: shape2, text: text2, textLength: textLength,
-                                                 timesteps: tauF + tauF)
+        let vt = try realModel.forward(hidden: xts + xts, shape: shape2, text: text2, textLength: textLength,
+                                       timesteps: tauF + tauF)
         let vf = try fake.forward(hidden: xts, shape: r.shape, text: r.text, textLength: textLength, timesteps: tauF,
                                   timeEmbeddingOffset: r.fakeOffset)
         let half = vt.count / 2
@@ -683,22 +684,31 @@ public final class Distiller {
         Array(Set(scheduler.timesteps(steps: teacher.metadata.sampling.steps) + grid)).sorted(by: >)
     }
 
-    /// Samples the anchor's pairs with the teacher: prompts and noise from streams of their own (so the
-    /// training streams are those of a run without the anchor), deterministic DDIM, in chunks of 8.
-    /// The same pairs on every rank and after a resume.
+    /// Samples the anchor's pairs with the teacher (see `sampleTeacher`). The same pairs on every rank and
+    /// after a resume.
     func makeAnchors(prompts: PromptSource) throws -> Anchors {
-        let o = config.optim, n = config.tdm.anchorPairs, per = shape1.perSample, g = grid, kk = g.count
-        var promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 13)
-        var noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 14)
-        let enc = teacher.metadata.textEncoder, empty = enc.encode("")
-        let ts = anchorTimesteps
+        let g = grid, ts = anchorTimesteps
         guard ts.first == g.first else {
             throw ConfigError(file: "distill config", field: "tdm.anchor_weight",
                               message: "needs the student's grid to start where the teacher's does (\(g.first ?? -1) against \(ts.first ?? -1))")
         }
-        let sampler = Sampler(steps: ts.count, guidance: Float(anchorGuidance), customTimesteps: ts)
+        return try sampleTeacher(prompts: prompts, count: config.tdm.anchorPairs, salt: 13, timesteps: ts, guidance: anchorGuidance,
+                                 label: "anchor", keepGrid: true)
+    }
+
+    /// `count` teacher samples from noise, deterministic DDIM over `timesteps` at `guidance`, in chunks of 8:
+    /// prompts and noise from streams of their own (seeded by `optim.seed` and `salt`, `salt` + 1), so the
+    /// training streams are those of a run without them. With `keepGrid` the trajectory points at the
+    /// student's grid steps are kept too (`timesteps` must hold them); otherwise only the final x0 (points[0]).
+    func sampleTeacher(prompts: PromptSource, count n: Int, salt: UInt64, timesteps ts: [Int], guidance: Double,
+                       label: String, keepGrid: Bool) throws -> Anchors {
+        let o = config.optim, per = shape1.perSample, g = grid, kk = g.count
+        var promptRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ salt)
+        var noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ salt + 1)
+        let enc = teacher.metadata.textEncoder, empty = enc.encode("")
+        let sampler = Sampler(steps: ts.count, guidance: Float(guidance), customTimesteps: ts)
         var a = Anchors(text: [], points: [[Float]](repeating: [], count: kk + 1))
-        let progress = ProgressLine(label: "anchor", total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
+        let progress = ProgressLine(label: label, total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
         var sched = scheduler
         while a.count < n {
             let b = min(8, n - a.count)
@@ -712,19 +722,81 @@ public final class Distiller {
             var shape = shape1
             shape.batch = b
             var at = [Int: [Float]]()
-            at[kk] = noise
+            if keepGrid { at[kk] = noise }
             var unused = RNG(seed: 0)
             let x0 = try sampler.run(model: teacher.transformer, scheduler: &sched, latents: noise, shape: shape, prompt: text,
                                      negative: (0..<b).flatMap { _ in empty }, textLength: textLength, rng: &unused,
                                      observe: { i, x in
-                                         if i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
+                                         if keepGrid, i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
                                      })
-            at[0] = x0
-            for k in 0...kk { a.points[k] += at[k]! }
+            a.points[0] += x0
+            if keepGrid { for k in 1...kk { a.points[k] += at[k]! } }
             progress.update(a.count, force: a.count == n)
         }
         progress.finish()
         return a
+    }
+
+    // MARK: The tuned real score (`tdm.real_score: tuned`)
+
+    /// With `real_score: tuned`, the teacher's copy fine-tuned on its own guided samples; nil: the teacher.
+    var realNet: CogVideoXTransformer? = nil
+    /// The network the real score is read from.
+    var realModel: CogVideoXTransformer { realNet ?? teacher.transformer }
+    /// The tuning's mean v-MSE over its last tenth of steps (0 before tuning).
+    public internal(set) var realTuneLoss = 0.0
+
+    /// Fine-tunes a copy of the teacher, with the teacher's v-MSE at uniform t (and its 10 % empty prompts,
+    /// so its CFG stays defined), on `real_tune_samples` teacher samples (its own DDIM steps, at
+    /// `real_tune_guidance`): AdamW (β1 0.9, β2 0.999), `real_tune_lr`, batches of `optim.batch`, the
+    /// gradient clipped at `optim.grad_clip`. Deterministic from `optim.seed`: every rank tunes the same copy
+    /// in full, and a resumed run tunes it again (the same bits).
+    func tuneRealScore(prompts: PromptSource) throws {
+        let t = config.tdm, o = config.optim, per = shape1.perSample
+        let guidance = t.realTuneGuidance > 0 ? t.realTuneGuidance : teacher.metadata.sampling.guidance
+        let bank = try sampleTeacher(prompts: prompts, count: t.realTuneSamples, salt: 17,
+                                     timesteps: scheduler.timesteps(steps: teacher.metadata.sampling.steps), guidance: guidance,
+                                     label: "real score: teacher samples", keepGrid: false)
+        let net = try teacher.transformer.copy()
+        let n = net.parameterCount, bsz = o.batch
+        var opt = AdamW(count: n, beta1: 0.9, beta2: 0.999, weightDecay: 0)
+        var rng = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ 19)
+        let empty = teacher.metadata.textEncoder.encode("")
+        var shape = shape1
+        shape.batch = bsz
+        let progress = ProgressLine(label: "real score: tuning", total: t.realTuneSteps, startStep: 0, quiet: quiet || !communicator.isRoot)
+        let tail = max(t.realTuneSteps / 10, 1)
+        var tailSum = 0.0
+        for step in 0..<t.realTuneSteps {
+            var x0 = [Float](), text = [Float](), ts = [Int]()
+            x0.reserveCapacity(bsz * per)
+            for _ in 0..<bsz {
+                let i = rng.int(0, bank.count)
+                x0 += bank.points[0][(i * per)..<((i + 1) * per)]
+                text += rng.uniform() < 0.1 ? empty : bank.text[i]
+                ts.append(rng.int(0, scheduler.schedule.numTrainTimesteps))
+            }
+            let eps = rng.normal(bsz * per)
+            let xt = scheduler.addNoise(original: x0, noise: eps, timesteps: ts)
+            let target = scheduler.velocity(original: x0, noise: eps, timesteps: ts)
+            net.zeroGradients()
+            let cache = try net.forwardTraining(hidden: xt, shape: shape, text: text, textLength: textLength, timesteps: ts.map(Float.init))
+            let (sumSq, dOut) = Pretrainer.mse(cache.output.array, target, globalCount: bsz * per)
+            try net.backward(cache, dOutput: dOut, inputGradients: false)
+            net.releaseTrainingCache(cache)
+            let loss = sumSq / Double(bsz * per)
+            let gn = clipGradientNorm(net.gradients!.p, count: n, maxNorm: o.gradClip)
+            guard loss.isFinite && gn.isFinite else {
+                throw ConfigError(file: "distill config", field: "tdm.real_tune_lr",
+                                  message: "gave a non-finite loss or gradient at tuning step \(step + 1); try a lower rate")
+            }
+            opt.update(params: net.parameters.p, grads: net.gradients!.p, count: n, lr: Float(t.realTuneLr))
+            if step >= t.realTuneSteps - tail { tailSum += loss }
+            progress.update(step + 1, String(format: "v-MSE %.4f", loss), force: step + 1 == t.realTuneSteps)
+        }
+        progress.finish()
+        realTuneLoss = tailSum / Double(tail)
+        realNet = net
     }
 
     /// One anchor batch (`optim.batch` draws of a pair and a grid step, this rank's share of them) through
