@@ -507,7 +507,9 @@ final class CountingPrompts: PromptSource {
         let d = try distiller(dirs[0], tuning)
         let r = try d.run(prompts: SquarePrompts(), resume: false)
         let tuned = try #require(d.realNet)
-        #expect(r.iterations == 2 && d.realTuneLoss > 0)
+        #expect(r.iterations == 2 && d.realTuneLoss.first > 0 && d.realTuneLoss.last > 0)
+        let logged = try #require(TrainingLog.read(d.logURL).first)
+        #expect(logged["step"] as? Int == 0 && abs((logged["real_tune_vmse_last"] as? Double ?? 0) - d.realTuneLoss.last) <= 1e-9 * d.realTuneLoss.last)
         // The samples it was tuned on (the same streams), and the x0 alone equal to the kept trajectory's end.
         let ts = d.scheduler.timesteps(steps: teacher.metadata.sampling.steps)
         let bank = try d.sampleTeacher(prompts: SquarePrompts(), count: 6, salt: 17, timesteps: ts, guidance: teacher.metadata.sampling.guidance,

@@ -363,6 +363,10 @@ public final class Distiller {
         if anchored && loop.step < o.iterations { anchors = try makeAnchors(prompts: prompts) }
         if config.tdm.realScore == .tuned && loop.step < o.iterations { try tuneRealScore(prompts: prompts) }
         let log = comm.isRoot ? try TrainingLog(url: logURL, resumeAtStep: resume ? loop.step : nil) : TrainingLog(discarding: logURL)
+        if realNet != nil && loop.step == 0 {
+            log.append(["step": 0, "real_tune_vmse_first": realTuneLoss.first, "real_tune_vmse_last": realTuneLoss.last,
+                        "real_tune_s": realTuneLoss.seconds])
+        }
         let progress = ProgressLine(label: comm.size > 1 ? "distill (\(comm.size) ranks)" : "distill", total: o.iterations,
                                     startStep: loop.step, quiet: quiet || !comm.isRoot)
         let start = Date(), startStep = loop.step
@@ -696,7 +700,8 @@ public final class Distiller {
                                  label: "anchor", keepGrid: true)
     }
 
-    /// `count` teacher samples from noise, deterministic DDIM over `timesteps` at `guidance`, in chunks of 8:
+    /// `count` teacher samples from noise, deterministic DDIM over `timesteps` at `guidance`, in chunks of 8
+    /// side by side over the cores (each chunk's kernels serial: the same bits as one chunk at a time):
     /// prompts and noise from streams of their own (seeded by `optim.seed` and `salt`, `salt` + 1), so the
     /// training streams are those of a run without them. With `keepGrid` the trajectory points at the
     /// student's grid steps are kept too (`timesteps` must hold them); otherwise only the final x0 (points[0]).
@@ -707,33 +712,60 @@ public final class Distiller {
         var noiseRNG = RNG(seed: UInt64(o.seed) &* 0x5851_F42D &+ salt + 1)
         let enc = teacher.metadata.textEncoder, empty = enc.encode("")
         let sampler = Sampler(steps: ts.count, guidance: Float(guidance), customTimesteps: ts)
-        var a = Anchors(text: [], points: [[Float]](repeating: [], count: kk + 1))
-        let progress = ProgressLine(label: label, total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
-        var sched = scheduler
-        while a.count < n {
-            let b = min(8, n - a.count)
-            var text = [Float]()
-            for _ in 0..<b {
-                let e = enc.encode(prompts.samplePrompt(&promptRNG))
-                a.text.append(e)
-                text += e
-            }
-            let noise = noiseRNG.normal(b * per)
-            var shape = shape1
-            shape.batch = b
-            var at = [Int: [Float]]()
-            if keepGrid { at[kk] = noise }
-            var unused = RNG(seed: 0)
-            let x0 = try sampler.run(model: teacher.transformer, scheduler: &sched, latents: noise, shape: shape, prompt: text,
-                                     negative: (0..<b).flatMap { _ in empty }, textLength: textLength, rng: &unused,
-                                     observe: { i, x in
-                                         if keepGrid, i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
-                                     })
-            a.points[0] += x0
-            if keepGrid { for k in 1...kk { a.points[k] += at[k]! } }
-            progress.update(a.count, force: a.count == n)
+        // The draws, in order: chunk c holds samples 8c..<8c + 8.
+        var text = [[Float]](), noise = [[Float]]()
+        while text.count < n {
+            for _ in 0..<min(8, n - text.count) { text.append(enc.encode(prompts.samplePrompt(&promptRNG))) }
+            noise.append(noiseRNG.normal((text.count - 8 * noise.count) * per))
         }
+        var chunks = [[[Float]]](repeating: [], count: noise.count)   // chunk c: its points at k = 0...kk
+        var next = 0, done = 0
+        var failure: (index: Int, error: Error)? = nil
+        let lock = NSLock(), model = teacher.transformer, tl = textLength, base = scheduler
+        let progress = ProgressLine(label: label, total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
+        chunks.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            parallelFor(min(Compute.threads, noise.count)) { _ in
+                withSerialKernels {
+                    while true {
+                        lock.lock()
+                        let c = next
+                        next += 1
+                        let stop = failure != nil
+                        lock.unlock()
+                        guard c < noise.count, !stop else { return }
+                        let b = noise[c].count / per
+                        var shape = shape1
+                        shape.batch = b
+                        var at = [[Float]](repeating: [], count: kk + 1)
+                        if keepGrid { at[kk] = noise[c] }
+                        var sched = base, unused = RNG(seed: 0)
+                        do {
+                            at[0] = try sampler.run(model: model, scheduler: &sched, latents: noise[c], shape: shape,
+                                                    prompt: text[(8 * c)..<(8 * c + b)].flatMap { $0 }, negative: (0..<b).flatMap { _ in empty },
+                                                    textLength: tl, rng: &unused,
+                                                    observe: { i, x in
+                                                        if keepGrid, i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
+                                                    })
+                        } catch {
+                            lock.lock()
+                            if failure.map({ c < $0.index }) ?? true { failure = (c, error) }
+                            lock.unlock()
+                            return
+                        }
+                        out[c] = at
+                        lock.lock()
+                        done += b
+                        progress.update(done, force: done == n)
+                        lock.unlock()
+                    }
+                }
+            }
+        }
+        if let failure { throw failure.error }
         progress.finish()
+        var a = Anchors(text: text, points: [[Float]](repeating: [], count: kk + 1))
+        for c in chunks.indices { for k in 0...kk where keepGrid || k == 0 { a.points[k] += chunks[c][k] } }
         return a
     }
 
@@ -743,8 +775,8 @@ public final class Distiller {
     var realNet: CogVideoXTransformer? = nil
     /// The network the real score is read from.
     var realModel: CogVideoXTransformer { realNet ?? teacher.transformer }
-    /// The tuning's mean v-MSE over its last tenth of steps (0 before tuning).
-    public internal(set) var realTuneLoss = 0.0
+    /// The tuning's mean v-MSE over its first and its last tenth of steps, and its wall clock (0 before tuning).
+    public internal(set) var realTuneLoss = (first: 0.0, last: 0.0, seconds: 0.0)
 
     /// Fine-tunes a copy of the teacher, with the teacher's v-MSE at uniform t (and its 10 % empty prompts,
     /// so its CFG stays defined), on `real_tune_samples` teacher samples (its own DDIM steps, at
@@ -765,8 +797,8 @@ public final class Distiller {
         var shape = shape1
         shape.batch = bsz
         let progress = ProgressLine(label: "real score: tuning", total: t.realTuneSteps, startStep: 0, quiet: quiet || !communicator.isRoot)
-        let tail = max(t.realTuneSteps / 10, 1)
-        var tailSum = 0.0
+        let tail = max(t.realTuneSteps / 10, 1), start = Date()
+        var headSum = 0.0, tailSum = 0.0
         for step in 0..<t.realTuneSteps {
             var x0 = [Float](), text = [Float](), ts = [Int]()
             x0.reserveCapacity(bsz * per)
@@ -791,11 +823,12 @@ public final class Distiller {
                                   message: "gave a non-finite loss or gradient at tuning step \(step + 1); try a lower rate")
             }
             opt.update(params: net.parameters.p, grads: net.gradients!.p, count: n, lr: Float(t.realTuneLr))
+            if step < tail { headSum += loss }
             if step >= t.realTuneSteps - tail { tailSum += loss }
             progress.update(step + 1, String(format: "v-MSE %.4f", loss), force: step + 1 == t.realTuneSteps)
         }
         progress.finish()
-        realTuneLoss = tailSum / Double(tail)
+        realTuneLoss = (headSum / Double(tail), tailSum / Double(tail), Date().timeIntervalSince(start))
         realNet = net
     }
 
