@@ -563,6 +563,35 @@ final class CountingPrompts: PromptSource {
         #expect(error?.description.contains("real_tune_lr") == true)
     }
 
+    /// `optim.decay_to_teacher`: at λ = 1 / student_lr every update ends on the teacher's weights; a moderate λ
+    /// keeps the student nearer the teacher than the plain run (each weight: |θ − θ_teacher| shrinks by 1 − lr·λ
+    /// per update on top of Adam's step); 0 is the plain run; λ·lr above 1 is refused.
+    @Test func decayToTeacherHoldsTheStudentNearTheTeacher() throws {
+        let teacher = try ModelPackage.load(Self.teacherDir)
+        let dirs = (0..<3).map { _ in PretrainTests.tempDir() }
+        defer { for u in dirs { try? FileManager.default.removeItem(at: u) } }
+        func distance(_ decay: Double, _ dir: URL) throws -> Double {
+            var cfg = try Self.config()
+            cfg.optim.iterations = 4
+            cfg.optim.decayToTeacher = decay
+            try cfg.validate(file: "test", path: "")
+            let d = try Distiller(config: cfg, teacher: teacher, outDir: dir)
+            d.quiet = true
+            _ = try d.run(prompts: SquarePrompts(), resume: false)
+            return Double(compareTensors(d.student.parameters.array, teacher.transformer.parameters.array).maxAbs)
+        }
+        let lr = try Self.config().optim.studentLr
+        let (plain, pulled, pinned) = (try distance(0, dirs[0]), try distance(0.25 / lr, dirs[1]), try distance(1 / lr, dirs[2]))
+        print("max |student − teacher| after 4 updates: plain \(plain), λ = 0.25/lr \(pulled), λ = 1/lr \(pinned)")
+        #expect(plain > 1e-5)
+        #expect(pulled < 0.9 * plain)
+        #expect(pinned <= 1e-6)
+        var bad = try Self.config()
+        bad.optim.decayToTeacher = 1.5 / lr
+        let refused = #expect(throws: ConfigError.self) { try bad.validate(file: "t", path: "") }
+        #expect(refused?.description.contains("decay_to_teacher") == true)
+    }
+
     /// Killed between checkpoints and resumed, the run ends at exactly the uninterrupted student.
     @Test func resumeGivesTheSameStudent() throws {
         let teacher = try ModelPackage.load(Self.teacherDir)

@@ -128,12 +128,16 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// rates stay constant.
         public var studentLrSchedule = LRSchedule.constant
         public var studentLrEnd = 0.0
+        /// With > 0, decoupled weight decay of the student toward the teacher's weights (L2-SP): after each
+        /// generator update θ ← θ − lr·λ·(θ − θ_teacher), lr the student's rate then. With Adam each update moves a
+        /// weight about lr, so no weight settles further than about 1/λ from the teacher's. 0: off.
+        public var decayToTeacher = 0.0
         public enum CodingKeys: String, CodingKey, CaseIterable {
             case iterations, batch, studentLr = "student_lr", fakeLr = "fake_lr", stepEmbeddingLr = "step_embedding_lr", beta1, beta2, weightDecay = "weight_decay"
             case gradClip = "grad_clip", seed, checkpointEvery = "checkpoint_every", logEvery = "log_every", maxBadSteps = "max_bad_steps"
             case evalEvery = "eval_every", evalSeeds = "eval_seeds", evalReferenceSeeds = "eval_reference_seeds"
             case keepBest = "keep_best", keepBestBy = "keep_best_by", emaDecay = "ema_decay"
-            case studentLrSchedule = "student_lr_schedule", studentLrEnd = "student_lr_end"
+            case studentLrSchedule = "student_lr_schedule", studentLrEnd = "student_lr_end", decayToTeacher = "decay_to_teacher"
         }
         public func validate(file: String, path: String) throws {
             try ConfigFile.require((1...10_000_000).contains(iterations), file, path, "iterations", "an integer in 1...10000000")
@@ -157,6 +161,8 @@ public struct DistillConfig: ConfigSection, Equatable {
             try ConfigFile.require(emaDecay >= 0 && emaDecay < 1, file, path, "ema_decay", "a number in [0, 1) (0: no average)")
             try ConfigFile.require(studentLrEnd >= 0 && studentLrEnd <= studentLr, file, path, "student_lr_end",
                                    "a number in [0, student_lr] (the cosine schedule's last rate)")
+            try ConfigFile.require(decayToTeacher >= 0 && decayToTeacher * studentLr <= 1, file, path, "decay_to_teacher",
+                                   "a number in [0, 1 / student_lr] (0: off; above it each update would overshoot the teacher's weights)")
             try ConfigFile.require(!keepBest || evalEvery > 0, file, path, "keep_best",
                                    "false unless eval_every > 0 (the best student is chosen among the periodic evaluations)")
         }

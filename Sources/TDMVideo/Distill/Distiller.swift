@@ -643,7 +643,9 @@ public final class Distiller {
         comm.allreduceSum(student.gradients!.p, count: n)
         let gn = clipGradientNorm(student.gradients!.p, count: n, maxNorm: config.optim.gradClip)
         guard loss.isFinite && anchorLoss.isFinite && gn.isFinite else { return false }
-        s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: Float(studentLr(iteration: iteration)))
+        let lr = Float(studentLr(iteration: iteration))
+        s.optG.update(params: student.parameters.p, grads: student.gradients!.p, count: n, lr: lr)
+        if config.optim.decayToTeacher > 0 { decayTowardTeacher(rate: lr * Float(config.optim.decayToTeacher)) }
         s.ema?.update(student.parameters.p, step: s.optG.step)
         if stepConditioned {
             var tgr = tableGradient(sgr.timeEmbeddingOffset, k: r.kSteps, batch: bsz)
@@ -653,6 +655,16 @@ public final class Distiller {
         stats.generatorLoss = loss
         stats.gradNorm = gn
         return true
+    }
+
+    /// `optim.decay_to_teacher`: θ ← θ − rate·(θ − θ_teacher) over the student's weights.
+    func decayTowardTeacher(rate: Float) {
+        let n = student.parameterCount, p = student.parameters.p
+        let t = teacher.transformer.parameters.p
+        let sp = SendablePointer(p), tp = SendablePointer(t)
+        parallelChunks(n, minChunk: 8192) { _, lo, hi in
+            for i in lo..<hi { sp[i] -= rate * (sp[i] - tp[i]) }
+        }
     }
 
     /// The student's learning rate at generator update `iteration` (1-based) of `optim.iterations`.
