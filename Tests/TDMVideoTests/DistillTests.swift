@@ -555,9 +555,9 @@ final class CountingPrompts: PromptSource {
         let full = try distiller(dirs[4], tuning, iterations: 6)
         _ = try full.run(prompts: SquarePrompts(), resume: false)
         #expect(compareTensors(resumed.student.parameters.array, full.student.parameters.array).maxAbs <= 1e-6)
-        // Memory: the copy's 4 slabs and each sample's latent and prompt embedding.
+        // Memory: the copy's 4 slabs and each sample's latent, starting noise and prompt embedding.
         let with = RunMemory.distill(d.config, teacher: teacher), without = RunMemory.distill(plain.config, teacher: teacher)
-        let expected = Double(16 * tuned.parameterCount + 6 * 4 * (d.shape1.perSample + bank.text[0].count))
+        let expected = Double(16 * tuned.parameterCount + 6 * 4 * (2 * d.shape1.perSample + bank.text[0].count))
         #expect(with - without == expected, "\(with - without) against \(expected)")
         let error = #expect(throws: ConfigError.self) { _ = try Self.config(", real_tune_lr: 0") }
         #expect(error?.description.contains("real_tune_lr") == true)

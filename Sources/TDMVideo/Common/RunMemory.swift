@@ -32,9 +32,10 @@ public enum RunMemory {
         let latent = Double(ls.frames) * Double(ls.channels) * Double(ls.height) * Double(ls.width)
         let anchorPairs = c.tdm.anchorWeight > 0
             ? 4 * Double(c.tdm.anchorPairs) * (Double(c.tdm.steps + 1) * latent + Double(l * teacher.metadata.textEncoder.embedDim)) : 0
-        // The tuned real score: its weights, gradients and AdamW moments (4 slabs), and its teacher samples.
+        // The tuned real score: its weights, gradients and AdamW moments (4 slabs), and its teacher samples with,
+        // while they are sampled, their starting noise (2 latents and a prompt embedding each).
         let tuned = c.tdm.realScore == .tuned
-            ? 4 * 4 * Double(m.parameterCount) + 4 * Double(c.tdm.realTuneSamples) * (latent + Double(l * teacher.metadata.textEncoder.embedDim)) : 0
+            ? 4 * 4 * Double(m.parameterCount) + 4 * Double(c.tdm.realTuneSamples) * (2 * latent + Double(l * teacher.metadata.textEncoder.embedDim)) : 0
         return 9 * 4 * Double(m.parameterCount)
             + 2 * m.activationBytes(batch: c.optim.batch, latentFrames: ls.frames, latentHeight: ls.height,
                                     latentWidth: ls.width, textLength: l, training: true)

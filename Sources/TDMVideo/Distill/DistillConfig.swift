@@ -55,9 +55,9 @@ public struct DistillConfig: ConfigSection, Equatable {
         /// What gives the real score: `teacher`, the teacher with CFG at `guidance` (the paper's), or `tuned`,
         /// a copy of the teacher fine-tuned before training, with the teacher's own v-MSE, on `real_tune_samples`
         /// clips the teacher samples itself (its own step count, at `real_tune_guidance`), then used with CFG at
-        /// `guidance` (1: its conditional score alone). CFG's x0 at each noise level is not the denoiser of any
-        /// one distribution, so the student has no fixed point to reach; the tuned copy's conditional score is
-        /// the score of one distribution (the teacher's guided samples, as well as the fine-tuning learns them).
+        /// `guidance` (1: its conditional score alone). The idea: CFG's x0 at each noise level is not the denoiser
+        /// of any one distribution, while the tuned copy's conditional score is (the teacher's guided samples, as
+        /// well as the fine-tuning learns them). Measured worse than the teacher (docs/results.md, "Stop 27").
         public var realScore = RealScore.teacher
         public var realTuneSamples = 2048
         public var realTuneSteps = 2000

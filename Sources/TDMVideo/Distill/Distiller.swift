@@ -776,8 +776,13 @@ public final class Distiller {
         }
         if let failure { throw failure.error }
         progress.finish()
+        // Assembled chunk by chunk, each freed once copied (the noise first), so the samples are held about once.
+        noise = []
         var a = Anchors(text: text, points: [[Float]](repeating: [], count: kk + 1))
-        for c in chunks.indices { for k in 0...kk where keepGrid || k == 0 { a.points[k] += chunks[c][k] } }
+        for c in chunks.indices {
+            for k in 0...kk where keepGrid || k == 0 { a.points[k] += chunks[c][k] }
+            chunks[c] = []
+        }
         return a
     }
 
