@@ -77,6 +77,39 @@ public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body(i)` for i in 0..<count as a work queue over min(`Compute.threads`, count) workers, each taking
+/// the next item with its kernels serial (one level of parallelism; the same bits as one item at a time); a
+/// single worker runs the items inline. After a failure no new item starts; the failure of the lowest item is
+/// thrown.
+public func parallelQueue(_ count: Int, _ body: (Int) throws -> Void) throws {
+    let workers = min(Compute.threads, count)
+    if workers <= 1 {
+        for i in 0..<count { try body(i) }
+        return
+    }
+    var next = 0
+    var failure: (index: Int, error: Error)? = nil
+    let lock = NSLock()
+    parallelFor(workers) { _ in
+        withSerialKernels {
+            while true {
+                lock.lock()
+                let i = next
+                next += 1
+                let stop = failure != nil
+                lock.unlock()
+                guard i < count, !stop else { return }
+                do { try body(i) } catch {
+                    lock.lock()
+                    if failure.map({ i < $0.index }) ?? true { failure = (i, error) }
+                    lock.unlock()
+                }
+            }
+        }
+    }
+    if let failure { throw failure.error }
+}
+
 /// Splits 0..<total into at most `Compute.threads` contiguous chunks of at least `minChunk` items and
 /// runs `body(chunkIndex, lo, hi)` on each. Chunk boundaries depend only on total, minChunk and threads.
 @inlinable

@@ -94,34 +94,11 @@ public struct VideoPipeline {
     /// so its clips were not the clips rendered alone.
     public func render(batch clips: [Clip], options o: Options) throws -> [[Float]] {
         if clips.count == 1 { return [try render(prompt: clips[0].prompt, seed: clips[0].seed, options: o)] }
-        let workers = min(Compute.threads, clips.count)
         var pixels = [[Float]](repeating: [], count: clips.count)
-        var next = 0
-        var failure: (index: Int, error: Error)? = nil
-        let lock = NSLock()
-        pixels.withUnsafeMutableBufferPointer { buffer in
+        try pixels.withUnsafeMutableBufferPointer { buffer in
             let out = SendablePointer(buffer.baseAddress!)
-            parallelFor(workers) { _ in
-                withSerialKernels {
-                    while true {
-                        lock.lock()
-                        let b = next
-                        next += 1
-                        let stop = failure != nil
-                        lock.unlock()
-                        guard b < clips.count, !stop else { return }
-                        do {
-                            out[b] = try render(prompt: clips[b].prompt, seed: clips[b].seed, options: o)
-                        } catch {
-                            lock.lock()
-                            if failure.map({ b < $0.index }) ?? true { failure = (b, error) }
-                            lock.unlock()
-                        }
-                    }
-                }
-            }
+            try parallelQueue(clips.count) { b in out[b] = try render(prompt: clips[b].prompt, seed: clips[b].seed, options: o) }
         }
-        if let failure { throw failure.error }
         return pixels
     }
 }

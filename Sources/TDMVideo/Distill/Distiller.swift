@@ -713,7 +713,7 @@ public final class Distiller {
     }
 
     /// `count` teacher samples from noise, deterministic DDIM over `timesteps` at `guidance`, in chunks of 8
-    /// side by side over the cores (each chunk's kernels serial: the same bits as one chunk at a time):
+    /// side by side over the cores (`parallelQueue`: the same bits as one chunk at a time):
     /// prompts and noise from streams of their own (seeded by `optim.seed` and `salt`, `salt` + 1), so the
     /// training streams are those of a run without them. With `keepGrid` the trajectory points at the
     /// student's grid steps are kept too (`timesteps` must hold them); otherwise only the final x0 (points[0]).
@@ -731,50 +731,31 @@ public final class Distiller {
             noise.append(noiseRNG.normal((text.count - 8 * noise.count) * per))
         }
         var chunks = [[[Float]]](repeating: [], count: noise.count)   // chunk c: its points at k = 0...kk
-        var next = 0, done = 0
-        var failure: (index: Int, error: Error)? = nil
+        var done = 0
         let lock = NSLock(), model = teacher.transformer, tl = textLength, base = scheduler
         let progress = ProgressLine(label: label, total: n, startStep: 0, quiet: quiet || !communicator.isRoot)
-        chunks.withUnsafeMutableBufferPointer { buffer in
+        try chunks.withUnsafeMutableBufferPointer { buffer in
             let out = SendablePointer(buffer.baseAddress!)
-            parallelFor(min(Compute.threads, noise.count)) { _ in
-                withSerialKernels {
-                    while true {
-                        lock.lock()
-                        let c = next
-                        next += 1
-                        let stop = failure != nil
-                        lock.unlock()
-                        guard c < noise.count, !stop else { return }
-                        let b = noise[c].count / per
-                        var shape = shape1
-                        shape.batch = b
-                        var at = [[Float]](repeating: [], count: kk + 1)
-                        if keepGrid { at[kk] = noise[c] }
-                        var sched = base, unused = RNG(seed: 0)
-                        do {
-                            at[0] = try sampler.run(model: model, scheduler: &sched, latents: noise[c], shape: shape,
-                                                    prompt: text[(8 * c)..<(8 * c + b)].flatMap { $0 }, negative: (0..<b).flatMap { _ in empty },
-                                                    textLength: tl, rng: &unused,
-                                                    observe: { i, x in
-                                                        if keepGrid, i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
-                                                    })
-                        } catch {
-                            lock.lock()
-                            if failure.map({ c < $0.index }) ?? true { failure = (c, error) }
-                            lock.unlock()
-                            return
-                        }
-                        out[c] = at
-                        lock.lock()
-                        done += b
-                        progress.update(done, force: done == n)
-                        lock.unlock()
-                    }
-                }
+            try parallelQueue(noise.count) { c in
+                let b = noise[c].count / per
+                var shape = shape1
+                shape.batch = b
+                var at = [[Float]](repeating: [], count: kk + 1)
+                if keepGrid { at[kk] = noise[c] }
+                var sched = base, unused = RNG(seed: 0)
+                at[0] = try sampler.run(model: model, scheduler: &sched, latents: noise[c], shape: shape,
+                                        prompt: text[(8 * c)..<(8 * c + b)].flatMap { $0 }, negative: (0..<b).flatMap { _ in empty },
+                                        textLength: tl, rng: &unused,
+                                        observe: { i, x in
+                                            if keepGrid, i + 1 < ts.count, let idx = g.firstIndex(of: ts[i + 1]) { at[kk - idx] = x }
+                                        })
+                out[c] = at
+                lock.lock()
+                done += b
+                progress.update(done, force: done == n)
+                lock.unlock()
             }
         }
-        if let failure { throw failure.error }
         progress.finish()
         // Assembled chunk by chunk, each freed once copied (the noise first), so the samples are held about once.
         noise = []
